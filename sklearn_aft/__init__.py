@@ -1,0 +1,22 @@
+"""sklearn-aft: move the knowledge of large pretrained models into small task models.
+
+Estimators with the scikit-learn API (:class:`AFTClassifier`, :class:`AFTRegressor`) train a small torch
+student with skorch and a transfer regulariser, by default Adaptive Feature Transfer (Qiu et al., 2024).
+"""
+
+from sklearn_aft._classifier import AFTClassifier
+from sklearn_aft._features import TeacherFeatures, concat_teachers
+from sklearn_aft._regressor import AFTRegressor
+from sklearn_aft.registry import available_students, available_transfers
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AFTClassifier",
+    "AFTRegressor",
+    "TeacherFeatures",
+    "__version__",
+    "available_students",
+    "available_transfers",
+    "concat_teachers",
+]

@@ -1,0 +1,260 @@
+"""What AFTClassifier and AFTRegressor share: parameters, validation, building and fitting the net."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import ProgressBar
+
+from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader, train_loader
+from sklearn_aft._features import validate_teacher_features
+from sklearn_aft._net import TransferNet
+from sklearn_aft.registry import get_student, get_transfer
+from sklearn_aft.transfer import NoTransfer
+
+#: skorch-style prefixed parameters the estimators accept as ``<prefix>__<name>=value``.
+PARAM_PREFIXES = ("module", "transfer", "optimizer", "iterator_train", "iterator_valid", "callbacks")
+
+#: Training length of ``max_epochs="auto"``, in optimizer steps (see the estimators' Notes).
+AUTO_STEPS = 500
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def _is_prefixed(key: str) -> bool:
+    return any(key.startswith(p + "__") for p in PARAM_PREFIXES)
+
+
+def _resolve_device(device: str | torch.device | None) -> str:
+    if device is None or str(device) == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def _check_number(name: str, value, *, low: float, integer: bool = False, low_inclusive: bool = True) -> None:
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (value >= low if low_inclusive else value > low)
+    if not ok:
+        bound = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} {bound} {low}, got {value!r}")
+
+
+class BaseAFT(BaseEstimator):
+    """Shared machinery; see :class:`~sklearn_aft.AFTClassifier` for the parameters."""
+
+    def __init__(
+        self,
+        module="mlp",
+        *,
+        transfer="aft",
+        max_epochs="auto",
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        labeled_fraction=0.5,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.module = module
+        self.transfer = transfer
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.labeled_fraction = labeled_fraction
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        # Unknown keywords are kept (so clone keeps them) and rejected at fit, never in __init__.
+        vars(self).update(kwargs)
+
+    # -- parameters ---------------------------------------------------------------------------------
+    def _extra_param_names(self) -> list[str]:
+        # skorch's rule: any public attribute that is not fitted state (no trailing "_") is a parameter.
+        named = set(self._get_param_names())
+        return [k for k in vars(self) if k not in named and not k.startswith("_") and not k.endswith("_")]
+
+    def get_params(self, deep: bool = True) -> dict:
+        params = super().get_params(deep=deep)
+        params.update({k: getattr(self, k) for k in self._extra_param_names()})
+        return params
+
+    def set_params(self, **params):
+        # Prefixed parameters (transfer__beta, module__hidden_sizes, ...) are stored as they are and
+        # used at the next fit, as in skorch; the rest follows scikit-learn's rules.
+        for key in [k for k in params if _is_prefixed(k)]:
+            setattr(self, key, params.pop(key))
+        if params:
+            super().set_params(**params)
+        return self
+
+    def _params_for(self, prefix: str) -> dict:
+        start = prefix + "__"
+        return {k[len(start) :]: v for k, v in vars(self).items() if k.startswith(start)}
+
+    def _check_hyperparams(self) -> None:
+        unknown = sorted(k for k in self._extra_param_names() if not _is_prefixed(k))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameter(s) {unknown}; prefixed parameters must "
+                f"start with one of {[p + '__' for p in PARAM_PREFIXES]}"
+            )
+        if self.max_epochs != "auto":
+            _check_number("max_epochs", self.max_epochs, low=1, integer=True)
+        _check_number("batch_size", self.batch_size, low=2, integer=True)
+        _check_number("lr", self.lr, low=0, low_inclusive=False)
+        _check_number("labeled_fraction", self.labeled_fraction, low=0, low_inclusive=False)
+        if self.labeled_fraction > 1:
+            raise ValueError(f"labeled_fraction must be in (0, 1], got {self.labeled_fraction!r}")
+        if isinstance(self.optimizer, str) and self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"unknown optimizer={self.optimizer!r}; choose one of {sorted(_OPTIMIZERS)} or a class")
+        if not isinstance(self.optimizer, (str, type)):
+            raise TypeError(f"optimizer must be a name or a torch.optim.Optimizer class, got {self.optimizer!r}")
+
+    # -- fitting -------------------------------------------------------------------------------------
+    def _validate_X(self, X, reset: bool):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=np.float32,
+            ensure_min_samples=1 if not reset else 2,
+        )
+
+    def _fit_transactional(self, X, y, teacher_features):
+        # A failed fit leaves a previously fitted estimator exactly as it was.
+        before = dict(vars(self))
+        try:
+            return self._fit(X, y, teacher_features)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _fit(self, X, y, teacher_features):
+        self._check_hyperparams()
+        transfer_cls = get_transfer(self.transfer)
+        student_cls = self.module if isinstance(self.module, torch.nn.Module) else get_student(self.module)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        X = self._validate_X(X, reset=True)
+        y_train = self._prepare_targets(y, X.shape[0])
+        teacher, blocks = (None, ())
+        if teacher_features is not None:
+            teacher, blocks = validate_teacher_features(teacher_features, X.shape[0])
+        if teacher is None or not transfer_cls.requires_teacher:
+            teacher, transfer_cls = None, NoTransfer
+        dataset = TransferDataset(X, y_train, teacher)
+        labeled = dataset.labeled
+        if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
+            dataset = TransferDataset(X[labeled], y_train[labeled])
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = _resolve_device(self.device)
+        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            module = self._build_student(student_cls, X.shape[1])
+            transfer = self._build_transfer(transfer_cls, module, X, blocks)
+            net = self._build_net(module, transfer, device, seed, self._n_epochs(dataset))
+            net.fit(dataset, None)
+
+        self.net_ = net
+        self.transfer_ = net.transfer_
+        self.teacher_blocks_ = blocks
+        return self
+
+    def _build_student(self, student_cls, n_features: int) -> torch.nn.Module:
+        if isinstance(student_cls, torch.nn.Module):  # an instance: its weights are the initialisation
+            return copy.deepcopy(student_cls)
+        kwargs = self._params_for("module")
+        accepted = inspect.signature(student_cls).parameters
+        for name, value in (("input_dim", n_features), ("output_dim", self._n_outputs())):
+            if name in accepted and name not in kwargs:
+                kwargs[name] = value
+        try:
+            return student_cls(**kwargs)
+        except TypeError as exc:
+            raise TypeError(f"could not build module={self.module!r} with module__ parameters {kwargs}: {exc}") from exc
+
+    def _build_transfer(self, transfer_cls, module, X, blocks):
+        student_dim = getattr(module, "feature_dim", None)
+        if student_dim is None:  # ask the module: one forward pass on two rows
+            probe = X[:2].toarray() if sp.issparse(X) else X[:2]
+            was_training = module.training
+            module.eval()
+            with torch.no_grad():
+                out = module(torch.from_numpy(np.asarray(probe, dtype=np.float32)))
+            module.train(was_training)
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError("the student module must return a tuple (output, features) from forward")
+            student_dim = int(out[1].shape[1])
+        params = self._params_for("transfer")
+        try:
+            return transfer_cls(student_dim=student_dim, teacher_dims=blocks, **params)
+        except TypeError as exc:
+            raise TypeError(f"transfer={self.transfer!r} does not accept transfer__ parameters {params}: {exc}") from exc
+
+    def _n_epochs(self, dataset: TransferDataset) -> int:
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        steps_per_epoch = len(MixedBatchSampler(dataset.labeled, self.batch_size, self.labeled_fraction))
+        return max(1, -(-AUTO_STEPS // max(steps_per_epoch, 1)))
+
+    def _build_net(self, module, transfer, device: str, seed: int, max_epochs: int) -> TransferNet:
+        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        callbacks = list(self.callbacks or [])
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        prefixed = {k: v for k, v in vars(self).items() if k.startswith(("optimizer__", "iterator_", "callbacks__"))}
+        return TransferNet(
+            module=module,
+            criterion=self._criterion(),
+            transfer=transfer,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=train_loader,
+            iterator_train__labeled_fraction=self.labeled_fraction,
+            iterator_train__seed=seed,
+            iterator_valid=predict_loader,
+            train_split=None,
+            callbacks=callbacks or None,
+            verbose=self.verbose,
+            device=device,
+            **prefixed,
+        )
+
+    # -- prediction ----------------------------------------------------------------------------------
+    def _forward_outputs(self, X) -> np.ndarray:
+        """Student outputs (after the criterion's non-linearity) for X; never touches a teacher."""
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        return self.net_.predict_proba(TransferDataset(X))
+
+    @property
+    def history_(self):
+        """The skorch history of the last fit (per epoch: train_loss, task_loss, transfer_loss, ...)."""
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,199 @@
+"""AFTClassifier: a small torch classifier trained with a transfer regulariser from a frozen teacher."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length
+from torch import nn
+
+from sklearn_aft._base import BaseAFT
+
+UNLABELED = -1
+
+
+def _unlabeled_mask(y: np.ndarray) -> np.ndarray:
+    if y.dtype.kind in "iuf":
+        return y == UNLABELED
+    if y.dtype.kind == "O":
+        return np.fromiter((isinstance(v, (int, float, np.number)) and v == UNLABELED for v in y), bool, len(y))
+    return np.zeros(len(y), dtype=bool)
+
+
+class AFTClassifier(ClassifierMixin, BaseAFT):
+    """Classifier that learns from labels and from a frozen teacher's features.
+
+    A small torch network (the *student*, an :class:`~sklearn_aft.students.MLP` by default) is trained
+    with skorch on ``task loss + beta * transfer term``. The transfer term compares the student's
+    penultimate features with precomputed features of a large pretrained model (the *teacher*), passed
+    to :meth:`fit` as ``teacher_features``. Only :meth:`fit` uses them: :meth:`predict` runs the
+    student alone, and the fitted estimator holds no teacher.
+
+    The default method is Adaptive Feature Transfer (Qiu et al., ICML 2024), which matches the
+    student's batch kernel to the teacher's kernel under learned per-dimension teacher weights.
+
+    Rows labelled ``-1`` are unlabeled (scikit-learn's semi-supervised convention): they enter the
+    transfer term only. When there are such rows, every training batch mixes labeled and unlabeled
+    rows (see ``labeled_fraction``).
+
+    Parameters
+    ----------
+    module : "mlp", nn.Module class or nn.Module instance, default="mlp"
+        The student. Its ``forward(X)`` must return ``(output, features)``. Classes (and registered
+        names) are built with the ``module__*`` parameters, plus ``input_dim`` and ``output_dim`` from
+        the data when the constructor accepts them. An instance is copied and used as the start point.
+    transfer : str or TransferMethod class, default="aft"
+        The transfer method: ``"aft"`` (kernel AFT), ``"aft_feature"`` (feature-space AFT), ``"none"``
+        (task loss only: the baseline), or any name in :func:`sklearn_aft.available_transfers`.
+        Its parameters are given as ``transfer__<name>``, e.g. ``transfer__beta=3.0``.
+    max_epochs : int, default=100
+        Training epochs; an epoch is one pass over the labeled rows.
+    batch_size : int, default=128
+        Rows per training batch (labeled and unlabeled together) and per prediction batch.
+    lr : float, default=1e-3
+        Learning rate of the student (the transfer method's own parameters use ``transfer__lr``).
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+        Optimizer; its other arguments as ``optimizer__<name>`` (e.g. ``optimizer__weight_decay``).
+    labeled_fraction : float in (0, 1], default=0.5
+        With unlabeled rows, the share of each training batch taken by labeled rows (at most all of
+        them; the labeled rows are cycled, the unlabeled pool is reshuffled when used up).
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks (``EarlyStopping``, ``LRScheduler``, ...); tune them with
+        ``callbacks__<name>__<param>``.
+    device : "auto", "cpu", "cuda" or torch device string, default="auto"
+        Where to train; ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and batch order. An int makes CPU results identical
+        run to run; torch's global random state is left untouched.
+    verbose : int, default=0
+        ``>0`` prints skorch's epoch table and shows a progress bar.
+    **kwargs
+        Prefixed parameters: ``module__*``, ``transfer__*``, ``optimizer__*``, ``iterator_train__*``,
+        ``iterator_valid__*``, ``callbacks__*``. They survive ``clone``, ``set_params`` and grid search.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen among the labeled rows.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input column names, when X has string column names.
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the student network.
+    transfer_ : TransferMethod
+        The fitted transfer method; for AFT, ``transfer_.feature_weights_`` holds the learned weight
+        of every teacher dimension.
+    teacher_blocks_ : tuple of int
+        Width of each teacher's block of features (empty when fitted without a teacher).
+    history_ : skorch History
+        Per-epoch ``train_loss``, ``task_loss`` and ``transfer_loss``.
+
+    See Also
+    --------
+    AFTRegressor : The same for regression.
+
+    Notes
+    -----
+    Choosing the defaults (``benchmarks/defaults.py``, three real text tasks, a TF-IDF MLP student and
+    all-MiniLM-L6-v2 teacher features): see ``docs/defaults.md`` for the table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aft import AFTClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> F = rng.normal(size=(200, 16)).astype("float32")       # teacher features
+    >>> y = (F[:, 0] > 0).astype(int)
+    >>> X = F[:, :4] + 0.1 * rng.normal(size=(200, 4))          # what the student sees
+    >>> clf = AFTClassifier(transfer__beta=1.0, max_epochs=20, random_state=0)
+    >>> clf.fit(X, y, teacher_features=F).score(X, y) > 0.9
+    True
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    def fit(self, X, y, teacher_features=None):
+        """Train the student on (X, y) with the transfer term against ``teacher_features``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Student input. Sparse matrices are densified one batch at a time.
+        y : array-like of shape (n_samples,)
+            Labels (ints or strings); ``-1`` marks an unlabeled row.
+        teacher_features : array-like of shape (n_samples, d) or list of such arrays, default=None
+            Frozen teacher features, row-aligned with X; a list holds one array per teacher (or use
+            :func:`~sklearn_aft.concat_teachers`, which also survives cross-validation slicing).
+            None trains the student on the task loss alone.
+
+        Returns
+        -------
+        self : AFTClassifier
+        """
+        return self._fit_transactional(X, y, teacher_features)
+
+    def _prepare_targets(self, y, n_samples: int) -> np.ndarray:
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(np.empty(n_samples), y)
+        unlabeled = _unlabeled_mask(y)
+        labeled_y = y[~unlabeled]
+        if labeled_y.dtype.kind == "O" and all(isinstance(v, (int, float, np.number)) for v in labeled_y):
+            # e.g. int labels stored as objects next to the -1 marker: give them back a numeric dtype
+            labeled_y = np.asarray(labeled_y.tolist())
+        if not len(labeled_y):
+            raise ValueError("y has no labeled rows (every label is -1); the task loss needs some labels")
+        check_classification_targets(labeled_y)
+        encoder = LabelEncoder().fit(labeled_y)
+        if len(encoder.classes_) < 2:
+            hint = " (label -1 marks unlabeled rows, not a class)" if unlabeled.any() else ""
+            raise ValueError(
+                f"AFTClassifier needs at least 2 classes in the labeled rows of y; got 1 class: "
+                f"{encoder.classes_[0]!r}{hint}"
+            )
+        codes = np.full(n_samples, UNLABELED, dtype=np.int64)
+        codes[~unlabeled] = encoder.transform(labeled_y)
+        self.classes_ = encoder.classes_
+        return codes
+
+    def _n_outputs(self) -> int:
+        return len(self.classes_)
+
+    def _criterion(self) -> type:
+        return nn.CrossEntropyLoss
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities from the student alone.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        proba = self._forward_outputs(X).astype(np.float64)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        outputs = self._forward_outputs(X)  # first: it raises NotFittedError before classes_ is read
+        return self.classes_[np.argmax(outputs, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags

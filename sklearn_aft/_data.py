@@ -1,0 +1,137 @@
+"""Batches for the private skorch net: student input, teacher features and targets stay row-aligned.
+
+Sparse inputs are densified one batch at a time (never the whole matrix). When some rows are unlabeled,
+every training batch mixes labeled rows (for the task loss) with unlabeled rows (for the transfer term).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
+
+
+class TransferDataset(Dataset):
+    """Rows of ``X`` (dense float32 or CSR), optional teacher features and targets.
+
+    Indexing by a list of rows (``__getitems__``) returns a whole batch at once:
+    ``({"X": tensor, "teacher": tensor}, y_tensor)``.
+    """
+
+    def __init__(self, X, y: np.ndarray | None = None, teacher: np.ndarray | None = None) -> None:
+        self.X = X
+        self.y = y
+        self.teacher = teacher
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def labeled(self) -> np.ndarray:
+        """Boolean mask of the rows that carry a target (classifier: label >= 0; regressor: not all NaN)."""
+        if self.y is None:
+            return np.ones(len(self), dtype=bool)
+        if self.y.dtype.kind == "f":
+            return ~np.isnan(self.y).reshape(len(self), -1).all(axis=1)
+        return self.y >= 0
+
+    def __getitems__(self, indices) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        idx = np.asarray(indices)
+        rows = self.X[idx]
+        if sp.issparse(rows):
+            rows = rows.toarray()
+        X = {"X": torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))}
+        if self.teacher is not None:
+            X["teacher"] = torch.from_numpy(np.ascontiguousarray(self.teacher[idx]))
+        y = torch.from_numpy(self.y[idx]) if self.y is not None else torch.zeros(len(idx))
+        return X, y
+
+    def __getitem__(self, index: int):
+        return self.__getitems__([index])
+
+
+class MixedBatchSampler(Sampler[list[int]]):
+    """Shuffled training batches; with unlabeled rows, each batch holds both kinds.
+
+    Without unlabeled rows this is a plain shuffled batching whose last batch is dropped only when it
+    holds a single row (a one-row batch has no kernel to compare). With unlabeled rows, every batch
+    takes ``round(labeled_fraction * batch_size)`` labeled rows (at most all of them) and fills the
+    rest with unlabeled rows. An epoch is one pass over the labeled rows, as in plain training; the
+    unlabeled rows are drawn without replacement and reshuffled whenever the pool is used up, so they
+    are all seen equally often across epochs.
+    """
+
+    def __init__(
+        self,
+        labeled: np.ndarray,
+        batch_size: int,
+        labeled_fraction: float = 0.5,
+        seed: int | None = None,
+    ) -> None:
+        self.labeled_idx = np.flatnonzero(labeled)
+        self.unlabeled_idx = np.flatnonzero(~labeled)
+        self.batch_size = int(batch_size)
+        self.labeled_fraction = float(labeled_fraction)
+        self.rng = np.random.default_rng(seed)
+        self._pool: np.ndarray = np.empty(0, dtype=np.int64)
+
+    @property
+    def _n_labeled_per_batch(self) -> int:
+        if not len(self.unlabeled_idx):
+            return self.batch_size
+        wanted = max(1, round(self.labeled_fraction * self.batch_size))
+        return min(wanted, len(self.labeled_idx), self.batch_size - 1)
+
+    def __len__(self) -> int:
+        n, per = len(self.labeled_idx), self._n_labeled_per_batch
+        if len(self.unlabeled_idx):
+            return math.ceil(n / per)
+        return n // per + (n % per > 1)
+
+    def _next_unlabeled(self, k: int) -> np.ndarray:
+        taken = []
+        while k > 0:
+            if not len(self._pool):
+                self._pool = self.rng.permutation(self.unlabeled_idx)
+            taken.append(self._pool[:k])
+            k -= len(taken[-1])
+            self._pool = self._pool[len(taken[-1]) :]
+        return np.concatenate(taken)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        per = self._n_labeled_per_batch
+        labeled = self.rng.permutation(self.labeled_idx)
+        for start in range(0, len(labeled), per):
+            chunk = labeled[start : start + per]
+            if len(self.unlabeled_idx):
+                chunk = np.concatenate([chunk, self._next_unlabeled(self.batch_size - len(chunk))])
+            elif len(chunk) < 2:
+                continue
+            yield chunk.tolist()
+
+
+def _whole_batch(batch):
+    # __getitems__ already returns a collated batch.
+    return batch
+
+
+def train_loader(
+    dataset: TransferDataset,
+    batch_size: int,
+    labeled_fraction: float = 0.5,
+    seed: int | None = None,
+    **loader_kwargs,
+) -> DataLoader:
+    """skorch ``iterator_train``: a DataLoader over :class:`MixedBatchSampler` batches."""
+    sampler = MixedBatchSampler(dataset.labeled, batch_size, labeled_fraction, seed)
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=_whole_batch, **loader_kwargs)
+
+
+def predict_loader(dataset: TransferDataset, batch_size: int, **loader_kwargs) -> DataLoader:
+    """skorch ``iterator_valid``: ordered batches for prediction."""
+    sampler = BatchSampler(SequentialSampler(dataset), batch_size=batch_size, drop_last=False)
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=_whole_batch, **loader_kwargs)

@@ -1,0 +1,87 @@
+"""The private skorch net behind the estimators.
+
+skorch keeps the training loop, callbacks, device handling and history; this subclass only changes
+what a batch means (a dict with the student input and, at fit time, the teacher features), how the
+loss is computed (task loss on labeled rows + beta * transfer term on all rows) and how the
+optimizer groups the transfer method's own parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import PassthroughScoring
+from skorch.utils import to_tensor
+
+
+def labeled_mask(y: torch.Tensor) -> torch.Tensor:
+    """Which targets are known: class index >= 0, or a finite (non-NaN) regression target."""
+    return ~torch.isnan(y) if y.is_floating_point() else y >= 0
+
+
+class TransferNet(NeuralNet):
+    """``NeuralNet`` whose module returns ``(output, features)`` and whose loss adds a transfer term.
+
+    Parameters
+    ----------
+    transfer : TransferMethod
+        The transfer method instance (registered as ``transfer_``, trained with the module).
+    *args, **kwargs
+        As for :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(self, *args, transfer=None, **kwargs) -> None:
+        self.transfer = transfer  # before NeuralNet.__init__, which forbids setting modules later
+        super().__init__(*args, **kwargs)
+
+    @property
+    def _transfer_active(self) -> bool:
+        return self.transfer is not None and self.transfer.requires_teacher
+
+    def get_default_callbacks(self):
+        scores = [("task_loss", PassthroughScoring(name="task_loss", on_train=True))]
+        if self._transfer_active:
+            scores.append(("transfer_loss", PassthroughScoring(name="transfer_loss", on_train=True)))
+        defaults = super().get_default_callbacks()
+        return defaults[:2] + scores + defaults[2:]
+
+    def initialize_module(self):
+        super().initialize_module()
+        # Assigned here so skorch moves it to the device, saves it and sets its train/eval mode.
+        self.transfer_ = self.initialized_instance(self.transfer, {})
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        # The transfer method's parameters get their own group (AFT's weights use lr 1e-2 in the
+        # reference code), after the student's groups built as skorch would build them.
+        args, kwargs = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
+        groups = list(args[0])
+        own = [p for p in self.transfer_.parameters() if p.requires_grad]
+        if own:
+            lr = self.transfer_.lr if self.transfer_.lr is not None else kwargs["lr"]
+            groups.append({"params": own, "lr": lr})
+        self.optimizer_ = self.optimizer(groups, **kwargs)
+        return self
+
+    def infer(self, x, **fit_params):
+        # The teacher features ride in the batch for the loss only: the module sees the input alone.
+        x = to_tensor(x, device=self.device)
+        return self.module_(x["X"], **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        output, features = y_pred
+        y_true = to_tensor(y_true, device=self.device)
+        mask = labeled_mask(y_true)
+        if mask.any():
+            task = self.criterion_(output[mask], y_true[mask])
+        else:  # a batch of unlabeled rows only: no task signal, keep the graph connected
+            task = output.sum() * 0.0
+        if not training:
+            return task
+        self.history.record_batch("task_loss", task.item())
+        teacher = X.get("teacher") if isinstance(X, dict) else None
+        if not self._transfer_active or teacher is None:
+            return task
+        term = self.transfer_(features, to_tensor(teacher, device=self.device))
+        self.history.record_batch("transfer_loss", term.item())
+        return task + self.transfer_.weight_at(len(self.history), self.max_epochs) * term

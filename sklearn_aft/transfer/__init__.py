@@ -1,0 +1,11 @@
+"""Transfer methods: loss terms that move a teacher's knowledge into the student during fit.
+
+Each method is a :class:`TransferMethod` registered by name; the estimators pick one with
+``transfer="<name>"`` and pass it the ``transfer__*`` parameters.
+"""
+
+from sklearn_aft.transfer.aft import AFTFeature, AFTKernel, linear_kernel
+from sklearn_aft.transfer.base import TransferMethod
+from sklearn_aft.transfer.none import NoTransfer
+
+__all__ = ["AFTFeature", "AFTKernel", "NoTransfer", "TransferMethod", "linear_kernel"]

@@ -1,0 +1,84 @@
+"""The interface every transfer method implements."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class TransferMethod(nn.Module):
+    """A loss term that pulls the student towards a frozen teacher during ``fit``.
+
+    The estimator builds one instance per fit, once the widths are known, as
+    ``cls(student_dim=..., teacher_dims=..., **transfer_params)`` where ``transfer_params`` are the
+    estimator's ``transfer__*`` parameters. Its trainable parameters (if any) are optimised with the
+    student, in their own parameter group with learning rate ``lr``. The training loss on a batch is
+    ``task_loss(labeled rows) + beta * self(student_features, teacher_features)`` over all rows.
+
+    Subclasses implement :meth:`forward`; they only see torch tensors and never the estimator.
+
+    Parameters
+    ----------
+    student_dim : int
+        Width of the student's features (its penultimate layer).
+    teacher_dims : sequence of int
+        Widths of the teacher feature blocks, one per teacher, concatenated in this order.
+    beta : float, default=1.0
+        Weight of the transfer term in the training loss; must be finite and >= 0.
+    lr : float or None, default=None
+        Learning rate of this method's own parameters; None uses the student's.
+    warmup : float in [0, 1), default=0.0
+        Share of the epochs over which the weight of the term ramps linearly from 0 to ``beta``, so
+        the student first learns the task (see the estimators' notes on when this matters).
+    """
+
+    #: Whether the method needs teacher features; without them the estimator trains the task alone.
+    requires_teacher: bool = True
+
+    def __init__(
+        self,
+        student_dim: int,
+        teacher_dims: Sequence[int],
+        *,
+        beta: float = 1.0,
+        lr: float | None = None,
+        warmup: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0:
+            raise ValueError(f"transfer__beta must be a finite number >= 0, got {beta!r}")
+        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0):
+            raise ValueError(f"transfer__lr must be a positive number or None, got {lr!r}")
+        if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup < 1:
+            raise ValueError(f"transfer__warmup must be a number in [0, 1), got {warmup!r}")
+        self.warmup = float(warmup)
+        self.student_dim = int(student_dim)
+        self.teacher_dims = tuple(int(d) for d in teacher_dims)
+        self.beta = float(beta)
+        self.lr = lr
+
+    @property
+    def teacher_dim(self) -> int:
+        """Total width of the concatenated teacher features."""
+        return sum(self.teacher_dims)
+
+    def weight_at(self, epoch: int, max_epochs: int) -> float:
+        """Weight of the term during ``epoch`` (1-based): ``beta``, ramped up over the warm-up epochs."""
+        warm_epochs = self.warmup * max_epochs
+        if warm_epochs <= 0:
+            return self.beta
+        return self.beta * min(1.0, (epoch - 1) / warm_epochs)
+
+    def split_by_teacher(self, values: torch.Tensor) -> list[torch.Tensor]:
+        """Split a per-teacher-dimension vector into one piece per teacher block."""
+        return list(torch.split(values, list(self.teacher_dims)))
+
+    def forward(self, student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
+        """Return the (unweighted) transfer loss of one batch as a scalar tensor."""
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"student_dim={self.student_dim}, teacher_dims={self.teacher_dims}, beta={self.beta}"

@@ -1,0 +1,27 @@
+"""No transfer: the task loss alone (the baseline every method is compared with)."""
+
+from __future__ import annotations
+
+import torch
+
+from sklearn_aft.registry import register_transfer
+from sklearn_aft.transfer.base import TransferMethod
+
+
+@register_transfer("none")
+class NoTransfer(TransferMethod):
+    """Train the student on the labeled rows with the task loss only.
+
+    Parameters
+    ----------
+    student_dim, teacher_dims, beta, lr
+        Accepted for a uniform interface and ignored.
+    """
+
+    requires_teacher = False
+
+    def __init__(self, student_dim: int = 0, teacher_dims: tuple[int, ...] = (), **kwargs) -> None:
+        super().__init__(student_dim, teacher_dims, **{"beta": 0.0, **kwargs})
+
+    def forward(self, student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
+        return student_features.new_zeros(())

@@ -1,0 +1,102 @@
+"""Bad input gets a clear error, and a failed fit leaves a fitted estimator as it was."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from sklearn_aft import AFTClassifier, AFTRegressor
+
+FAST = dict(max_epochs=3, batch_size=32, random_state=0)
+
+
+@pytest.fixture
+def fitted(toy):
+    X, y, F = toy
+    return AFTClassifier(**FAST).fit(X, y, teacher_features=F)
+
+
+def _state(est):
+    return est.predict_proba(np.zeros((2, est.n_features_in_), dtype=np.float32)), est.n_features_in_, est.net_
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda X, y, F: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y, F), ValueError, "NaN"),
+        (lambda X, y, F: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y, F), ValueError, "infinity"),
+        (lambda X, y, F: (X, y, np.where(np.arange(F.size).reshape(F.shape) == 5, np.nan, F)), ValueError,
+         "teacher_features.*NaN"),
+        (lambda X, y, F: (X, y, np.where(np.arange(F.size).reshape(F.shape) == 5, np.inf, F)), ValueError,
+         "teacher_features.*infinity"),
+        (lambda X, y, F: (X, y, F[:-1]), ValueError, "teacher_features has 159 rows but X has 160"),
+        (lambda X, y, F: (X, y, [F[:, :3], F[:-1, 3:]]), ValueError, "different numbers of rows"),
+        (lambda X, y, F: (X, y, F[:, 0]), ValueError, "teacher_features.*2D"),
+        (lambda X, y, F: (X, y, []), ValueError, "empty list"),
+        (lambda X, y, F: (X, y[:-1], F), ValueError, "inconsistent numbers of samples"),
+        (lambda X, y, F: (X, np.zeros_like(y), F), ValueError, "at least 2 classes.*got 1 class"),
+        (lambda X, y, F: (X, np.where(y == 1, 1, -1), F), ValueError, "1 class.*-1 marks unlabeled"),
+        (lambda X, y, F: (X, np.full_like(y, -1), F), ValueError, "no labeled rows"),
+        (lambda X, y, F: (X, X[:, 0], F), ValueError, "Unknown label type"),
+        (lambda X, y, F: (X[:, :, None], y, F), ValueError, "dim 3, while dim <= 2"),
+        (lambda X, y, F: (X, None, F), ValueError, "requires y"),
+    ],
+)
+def test_bad_data_raises_and_keeps_the_fitted_model(toy, fitted, change, error, match):
+    X, y, F = toy
+    before = _state(fitted)
+    with pytest.raises(error, match=match):
+        fitted.fit(*change(X, y, F))
+    after = _state(fitted)
+    np.testing.assert_array_equal(before[0], after[0])
+    assert before[1:] == after[1:]
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"transfer": "nope"}, ValueError, "unknown transfer='nope'"),
+        ({"transfer__beta": -1.0}, ValueError, "transfer__beta must be a finite number >= 0"),
+        ({"transfer__unknown": 1}, TypeError, "does not accept transfer__ parameters"),
+        ({"module": "nope"}, ValueError, "unknown module='nope'"),
+        ({"module__nope": 1}, TypeError, "module__ parameters"),
+        ({"max_epochs": 0}, ValueError, "max_epochs must be an integer >= 1"),
+        ({"batch_size": 1}, ValueError, "batch_size must be an integer >= 2"),
+        ({"lr": -0.1}, ValueError, "lr must be a number > 0"),
+        ({"labeled_fraction": 1.5}, ValueError, "labeled_fraction must be in"),
+        ({"optimizer": "lbfgsx"}, ValueError, "unknown optimizer"),
+        ({"bogus": 1}, TypeError, "unexpected parameter"),
+    ],
+)
+def test_bad_params_raise_at_fit_not_init(toy, fitted, params, error, match):
+    X, y, F = toy
+    clf = AFTClassifier(**{**FAST, **params})  # construction never raises
+    with pytest.raises(error, match=match):
+        clf.fit(X, y, teacher_features=F)
+    if "bogus" in params:  # scikit-learn's own rule: set_params rejects unknown names at once
+        with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
+            fitted.set_params(**params)
+        return
+    before = _state(fitted)
+    fitted.set_params(**params)
+    with pytest.raises(error, match=match):
+        fitted.fit(X, y, teacher_features=F)
+    np.testing.assert_array_equal(before[0], _state(fitted)[0])
+
+
+def test_predict_checks(toy, fitted):
+    X, y, F = toy
+    with pytest.raises(NotFittedError):
+        AFTClassifier().predict(X)
+    with pytest.raises(ValueError, match="X has 4 features, but AFTClassifier is expecting 5"):
+        fitted.predict(X[:, :4])
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.predict(np.full_like(X, np.nan))
+
+
+def test_regressor_target_errors(toy):
+    X, _, F = toy
+    y = F[:, 0].copy()
+    with pytest.raises(ValueError, match="infinity"):
+        AFTRegressor(**FAST).fit(X, np.where(np.arange(len(y)) == 0, np.inf, y), teacher_features=F)
+    with pytest.raises(ValueError, match="at least 2 labeled samples.*got 1 sample"):
+        AFTRegressor(**FAST).fit(X, np.where(np.arange(len(y)) == 0, 1.0, np.nan), teacher_features=F)

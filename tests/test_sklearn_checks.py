@@ -1,0 +1,31 @@
+"""scikit-learn's estimator checks, with every expected failure named and explained."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_aft import AFTClassifier, AFTRegressor
+
+EXPECTED_FAILURES = {
+    AFTClassifier: {
+        "check_classifiers_classes": (
+            "the check uses labels [-1, 1]; -1 marks unlabeled rows (scikit-learn's semi-supervised convention, as "
+            "in SelfTrainingClassifier), so that target holds one class and fit raises a clear error"
+        ),
+    },
+    AFTRegressor: {
+        "check_methods_subset_invariance": (
+            "float32 matrix products differ in the last bit (~1e-7 relative) between batch shapes, above the "
+            "check's rtol=1e-7; predictions agree to float32 precision"
+        ),
+    },
+}
+
+
+def _expected(estimator):
+    return EXPECTED_FAILURES[type(estimator)]
+
+
+@parametrize_with_checks(
+    [AFTClassifier(random_state=0), AFTRegressor(random_state=0)], expected_failed_checks=_expected
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

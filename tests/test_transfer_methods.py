@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+
+from sklearn_aft import available_transfers
+from sklearn_aft.registry import get_transfer
+from sklearn_aft.transfer import AFTFeature, AFTKernel, NoTransfer, linear_kernel
+
+
+def _feats(seed=0, b=64, ds=32, dp=48):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(b, ds, generator=g), torch.randn(b, dp, generator=g)
+
+
+def test_linear_kernel_is_centred_cosine():
+    h, _ = _feats()
+    K = linear_kernel(h)
+    c = h - h.mean(0)
+    expected = (c @ c.T) / (c.norm(dim=1)[:, None] * c.norm(dim=1)[None, :])
+    torch.testing.assert_close(K, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(torch.diagonal(K), torch.ones(len(h)), atol=1e-5, rtol=0)
+
+
+def test_aft_kernel_loss_is_rmse_of_kernel_gap():
+    h, phi = _feats()
+    aft = AFTKernel(h.shape[1], [phi.shape[1]])
+    expected = torch.sqrt(((linear_kernel(h) - linear_kernel(phi * 0.5)) ** 2).mean() + 1e-8)
+    torch.testing.assert_close(aft(h, phi), expected)
+    # identical kernels: only the sqrt's epsilon is left
+    assert aft(phi, phi).item() == pytest.approx(1e-4, abs=1e-5)
+
+
+def test_aft_kernel_invariances():
+    """The kernel form ignores rotations and global scale of the student, and uniform shifts of s."""
+    h, phi = _feats()
+    aft = AFTKernel(h.shape[1], [phi.shape[1]])
+    base = aft(h, phi).item()
+    q, _ = torch.linalg.qr(torch.randn(h.shape[1], h.shape[1], generator=torch.Generator().manual_seed(1)))
+    assert aft(h @ q, phi).item() == pytest.approx(base, rel=1e-4)
+    assert aft(7.0 * h, phi).item() == pytest.approx(base, rel=1e-4)
+    with torch.no_grad():  # equal weights of any size give the plain teacher kernel (rows are normalised)
+        aft.scale_logits += 3.0
+    assert aft(h, phi).item() == pytest.approx(base, rel=1e-4)
+    # an anisotropic scaling of the student does change it
+    scale = torch.linspace(0.1, 3.0, h.shape[1])
+    assert abs(aft(h * scale, phi).item() - base) > 1e-3
+
+
+def test_aft_kernel_weights_learn_and_are_reported_per_dimension():
+    h, phi = _feats()
+    aft = AFTKernel(h.shape[1], [20, 28], beta=3.0)
+    assert aft.feature_weights_.shape == (48,)
+    np.testing.assert_allclose(aft.feature_weights_, 0.5)
+    aft(h, phi).backward()
+    assert aft.scale_logits.grad is not None and aft.scale_logits.grad.abs().sum() > 0
+    assert [len(p) for p in aft.split_by_teacher(torch.sigmoid(aft.scale_logits))] == [20, 28]
+    fixed = AFTKernel(h.shape[1], [48], learn_weights=False)
+    assert not fixed.scale_logits.requires_grad
+
+
+def test_aft_feature_loss_and_weights():
+    h, phi = _feats()
+    m = AFTFeature(h.shape[1], [phi.shape[1]])
+    loss = m(h, phi)
+    assert loss.ndim == 0 and loss.item() > 0
+    assert m.feature_weights_.shape == (phi.shape[1],)
+    # a perfect linear relation with matching P gives zero loss
+    with torch.no_grad():
+        m.projection.weight.copy_(torch.randn(h.shape[1], phi.shape[1]))
+    assert m(m.projection(phi), phi).item() == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("beta", [-1.0, float("nan"), float("inf"), "3"])
+def test_bad_beta_is_rejected(beta):
+    with pytest.raises(ValueError, match="transfer__beta"):
+        AFTKernel(4, [4], beta=beta)
+
+
+def test_registry_names():
+    assert {"aft", "aft_feature", "none"} <= set(available_transfers())
+    assert get_transfer("none") is NoTransfer
+    with pytest.raises(ValueError, match="unknown transfer='nope'"):
+        get_transfer("nope")
+    with pytest.raises(TypeError, match="transfer must be"):
+        get_transfer(3)
