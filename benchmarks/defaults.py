@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _data import DATASETS, load_text_dataset, teacher_features  # noqa: I001
 from joblib import Parallel, delayed
 from skorch.callbacks import Callback
-
-from _data import DATASETS, load_text_dataset, teacher_features  # noqa: I001
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -45,6 +44,9 @@ METHODS_FINAL = {
     "aft b=1 warm-up 0.5": {"transfer": "aft", "transfer__beta": 1.0, "transfer__warmup": 0.5},
     "aft b=3 warm-up 0.5": {"transfer": "aft", "transfer__beta": 3.0, "transfer__warmup": 0.5},
     "aft_feature b=1 warm-up 0.5": {"transfer": "aft_feature", "transfer__beta": 1.0, "transfer__warmup": 0.5},
+    "aft_feature b=1 no warm-up": {"transfer": "aft_feature", "transfer__beta": 1.0, "transfer__warmup": 0.0},
+    "aft_feature b=0.3 warm-up 0.5": {"transfer": "aft_feature", "transfer__beta": 0.3, "transfer__warmup": 0.5},
+    "aft_feature b=3 warm-up 0.5": {"transfer": "aft_feature", "transfer__beta": 3.0, "transfer__warmup": 0.5},
 }
 # (labels, use the other rows as unlabeled, epochs at which test accuracy is recorded)
 SETTINGS = [
@@ -124,7 +126,9 @@ def one_run(dataset, n_labels, unlabeled, epochs, method, seed, params=None):
         "fit_seconds": time.time() - t,
         "final_task_loss": last["task_loss"],
         "final_transfer_loss": last.get("transfer_loss"),
-        "weights_std": float(np.std(clf.transfer_.feature_weights_)) if hasattr(clf.transfer_, "feature_weights_") else None,
+        "weights_std": float(np.std(clf.transfer_.feature_weights_))
+        if hasattr(clf.transfer_, "feature_weights_")
+        else None,
     }
 
 
@@ -149,16 +153,26 @@ def references(dataset, n_labels, seed):
 
 
 def summarise_final(runs, refs) -> str:
-    lines = ["| dataset | labels | unlabeled rows | teacher probe | tfidf logreg | "
-             + " | ".join(METHODS_FINAL) + " |", "|---" * (5 + len(METHODS_FINAL)) + "|"]
+    lines = [
+        "| dataset | labels | unlabeled rows | teacher probe | tfidf logreg | " + " | ".join(METHODS_FINAL) + " |",
+        "|---" * (5 + len(METHODS_FINAL)) + "|",
+    ]
     for ds in sorted({r["dataset"] for r in runs}):
         for n, unl, _ in SETTINGS:
             ref = [r for r in refs if r["dataset"] == ds and r["labels"] == n]
-            cells = [ds, str(n), "yes" if unl else "no",
-                     f"{np.mean([r['teacher_probe'] for r in ref]):.3f}", f"{np.mean([r['tfidf_logreg'] for r in ref]):.3f}"]
+            cells = [
+                ds,
+                str(n),
+                "yes" if unl else "no",
+                f"{np.mean([r['teacher_probe'] for r in ref]):.3f}",
+                f"{np.mean([r['tfidf_logreg'] for r in ref]):.3f}",
+            ]
             for m in METHODS_FINAL:
-                acc = [next(iter(r["acc_at_epoch"].values())) for r in runs
-                       if r["dataset"] == ds and r["labels"] == n and r["unlabeled"] == unl and r["method"] == m]
+                acc = [
+                    next(iter(r["acc_at_epoch"].values()))
+                    for r in runs
+                    if r["dataset"] == ds and r["labels"] == n and r["unlabeled"] == unl and r["method"] == m
+                ]
                 cells.append(f"{np.mean(acc):.3f} ± {np.std(acc):.3f}" if acc else "-")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -177,14 +191,16 @@ def summarise(runs, refs) -> str:
                 lr = np.mean([r["tfidf_logreg"] for r in ref])
                 lines.append(f"| {n} | - | teacher probe / tfidf logreg | {tp:.3f} / {lr:.3f} |")
             for m in METHODS:
-                rs = [r for r in runs if r["dataset"] == ds and r["labels"] == n and r["unlabeled"] == unl and r["method"] == m]
+                rs = [
+                    r
+                    for r in runs
+                    if r["dataset"] == ds and r["labels"] == n and r["unlabeled"] == unl and r["method"] == m
+                ]
                 if not rs:
                     continue
                 eps = sorted(rs[0]["acc_at_epoch"], key=int)
-                cells = ", ".join(
-                    f"{e}: {np.mean([r['acc_at_epoch'][e] for r in rs]):.3f}±{np.std([r['acc_at_epoch'][e] for r in rs]):.3f}"
-                    for e in eps
-                )
+                accs = {e: [r["acc_at_epoch"][e] for r in rs] for e in eps}
+                cells = ", ".join(f"{e}: {np.mean(a):.3f}±{np.std(a):.3f}" for e, a in accs.items())
                 lines.append(f"| {n} | {'yes' if unl else 'no'} | {m} | {cells} |")
     return "\n".join(lines)
 
@@ -196,6 +212,7 @@ def main() -> None:
     parser.add_argument("--study", choices=["final", "epochs"], default="final")
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--merge", action="store_true", help="add these runs to the saved results of the study")
     args = parser.parse_args()
     for ds in args.datasets:  # compute and cache teacher features before the workers start
         teacher_features(ds)
@@ -210,9 +227,13 @@ def main() -> None:
     ]
     jobs.sort(key=lambda j: j[1] == "all")  # long runs last so the workers stay balanced
     runs = Parallel(n_jobs=args.n_jobs, verbose=5)(delayed(one_run)(*j) for j in jobs)
-    refs = [references(ds, n, s) for ds in args.datasets for (n, unl, _) in SETTINGS if not unl for s in range(args.seeds)]
-    RESULTS.mkdir(exist_ok=True)
     stem = "defaults" if final else "defaults_epochs"
+    if args.merge and (RESULTS / f"{stem}.json").exists():
+        runs = json.loads((RESULTS / f"{stem}.json").read_text())["runs"] + runs
+    refs = [
+        references(ds, n, s) for ds in args.datasets for (n, unl, _) in SETTINGS if not unl for s in range(args.seeds)
+    ]
+    RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps({"runs": runs, "references": refs}, indent=1))
     table = summarise_final(runs, refs) if final else summarise(runs, refs)
     title = f"# Defaults study: `python benchmarks/defaults.py --study {args.study} --seeds {args.seeds}`\n\n"

@@ -55,7 +55,7 @@ class BaseAFT(BaseEstimator):
         self,
         module="mlp",
         *,
-        transfer="aft",
+        transfer="aft_feature",
         max_epochs="auto",
         batch_size=128,
         lr=1e-3,
@@ -207,7 +207,9 @@ class BaseAFT(BaseEstimator):
         try:
             return transfer_cls(student_dim=student_dim, teacher_dims=blocks, **params)
         except TypeError as exc:
-            raise TypeError(f"transfer={self.transfer!r} does not accept transfer__ parameters {params}: {exc}") from exc
+            raise TypeError(
+                f"transfer={self.transfer!r} does not accept transfer__ parameters {params}: {exc}"
+            ) from exc
 
     def _n_epochs(self, dataset: TransferDataset) -> int:
         if self.max_epochs != "auto":

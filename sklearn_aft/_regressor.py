@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length
@@ -22,10 +25,11 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     ----------
     module : "mlp", nn.Module class or nn.Module instance, default="mlp"
         The student; see :class:`AFTClassifier`.
-    transfer : str or TransferMethod class, default="aft"
+    transfer : str or TransferMethod class, default="aft_feature"
         The transfer method and its ``transfer__*`` parameters; see :class:`AFTClassifier`.
-    max_epochs : int, default=100
-        Training epochs; an epoch is one pass over the labeled rows.
+    max_epochs : int or "auto", default="auto"
+        Training epochs; an epoch is one pass over the labeled rows. ``"auto"`` trains for about 500
+        optimizer steps.
     batch_size : int, default=128
         Rows per batch.
     lr : float, default=1e-3
@@ -68,6 +72,8 @@ class AFTRegressor(RegressorMixin, BaseAFT):
 
     Notes
     -----
+    The defaults were chosen on classification tasks (see :class:`AFTClassifier` and
+    ``docs/defaults.md``); no regression data set was at hand to confirm them for regression.
     Scale the targets (e.g. with :class:`~sklearn.compose.TransformedTargetRegressor`) when their
     magnitude is far from 1: the transfer term's weight ``beta`` is relative to the task loss.
 
@@ -84,7 +90,9 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     True
     """
 
-    def fit(self, X, y, teacher_features=None):
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, teacher_features: ArrayLike | Sequence[ArrayLike] | None = None
+    ) -> AFTRegressor:
         """Train the student on (X, y) with the transfer term against ``teacher_features``.
 
         Parameters
@@ -126,7 +134,7 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     def _criterion(self) -> type:
         return nn.MSELoss
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets from the student alone.
 
         Parameters

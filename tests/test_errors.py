@@ -24,10 +24,16 @@ def _state(est):
     [
         (lambda X, y, F: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y, F), ValueError, "NaN"),
         (lambda X, y, F: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y, F), ValueError, "infinity"),
-        (lambda X, y, F: (X, y, np.where(np.arange(F.size).reshape(F.shape) == 5, np.nan, F)), ValueError,
-         "teacher_features.*NaN"),
-        (lambda X, y, F: (X, y, np.where(np.arange(F.size).reshape(F.shape) == 5, np.inf, F)), ValueError,
-         "teacher_features.*infinity"),
+        (
+            lambda X, y, F: (X, y, np.where(np.arange(F.size).reshape(F.shape) == 5, np.nan, F)),
+            ValueError,
+            "teacher_features.*NaN",
+        ),
+        (
+            lambda X, y, F: (X, y, np.where(np.arange(F.size).reshape(F.shape) == 5, np.inf, F)),
+            ValueError,
+            "teacher_features.*infinity",
+        ),
         (lambda X, y, F: (X, y, F[:-1]), ValueError, "teacher_features has 159 rows but X has 160"),
         (lambda X, y, F: (X, y, [F[:, :3], F[:-1, 3:]]), ValueError, "different numbers of rows"),
         (lambda X, y, F: (X, y, F[:, 0]), ValueError, "teacher_features.*2D"),

@@ -20,7 +20,7 @@ FAST = dict(max_epochs=15, batch_size=32, random_state=0)
 
 def test_fit_predict_with_teacher(toy):
     X, y, F = toy
-    clf = AFTClassifier(transfer__beta=3.0, **FAST).fit(X, y, teacher_features=F)
+    clf = AFTClassifier(transfer="aft", transfer__beta=3.0, **FAST).fit(X, y, teacher_features=F)
     assert clf.predict(X).shape == (len(X),)
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2)
@@ -36,19 +36,23 @@ def test_fit_predict_with_teacher(toy):
 
 def test_history_records_task_and_transfer_loss_per_epoch(toy):
     X, y, F = toy
-    clf = AFTClassifier(**FAST).fit(X, y, teacher_features=F)
-    assert len(clf.history_) == FAST["max_epochs"]
-    first, last = clf.history_[0], clf.history_[-1]
-    for key in ("train_loss", "task_loss", "transfer_loss"):
-        assert np.isfinite(last[key])
-    assert last["task_loss"] < first["task_loss"]
-    total = last["task_loss"] + clf.transfer_.beta * last["transfer_loss"]
-    assert last["train_loss"] == pytest.approx(total, rel=1e-4)
+    for transfer in ("aft", "aft_feature"):
+        clf = AFTClassifier(transfer=transfer, transfer__warmup=0.0, **FAST).fit(X, y, teacher_features=F)
+        assert len(clf.history_) == FAST["max_epochs"]
+        first, last = clf.history_[0], clf.history_[-1]
+        for key in ("train_loss", "task_loss", "transfer_loss"):
+            assert np.isfinite(last[key])
+        assert last["task_loss"] < first["task_loss"]
+        assert last["transfer_loss"] < first["transfer_loss"]
+        total = last["task_loss"] + clf.transfer_.beta * last["transfer_loss"]
+        assert last["train_loss"] == pytest.approx(total, rel=1e-4)
 
 
 def test_student_optimizer_groups(toy):
     X, y, F = toy
-    clf = AFTClassifier(lr=2e-3, transfer__lr=5e-2, optimizer="adamw", optimizer__weight_decay=0.01, **FAST)
+    clf = AFTClassifier(
+        lr=2e-3, transfer="aft", transfer__lr=5e-2, optimizer="adamw", optimizer__weight_decay=0.01, **FAST
+    )
     clf.fit(X, y, teacher_features=F)
     groups = clf.net_.optimizer_.param_groups
     assert isinstance(clf.net_.optimizer_, torch.optim.AdamW)
@@ -68,7 +72,9 @@ def test_no_teacher_or_none_is_the_plain_baseline(toy):
 
 def test_aft_feature_variant(toy):
     X, y, F = toy
-    clf = AFTClassifier(transfer="aft_feature", module__hidden_sizes=(32, 16), max_epochs=40, random_state=0).fit(X, y, teacher_features=F)
+    clf = AFTClassifier(transfer="aft_feature", module__hidden_sizes=(32, 16), max_epochs=40, random_state=0).fit(
+        X, y, teacher_features=F
+    )
     assert isinstance(clf.transfer_, AFTFeature)
     assert clf.transfer_.projection.weight.shape == (16, F.shape[1])
     assert clf.transfer_.feature_weights_.shape == (F.shape[1],)
@@ -173,7 +179,7 @@ def test_random_state_makes_fits_identical_and_leaves_global_rng(toy):
 
 def test_prefixed_params_survive_clone_and_set_params(toy):
     X, y, F = toy
-    clf = AFTClassifier(transfer__beta=2.0, module__hidden_sizes=(16,), optimizer__weight_decay=1e-4)
+    clf = AFTClassifier(transfer="aft", transfer__beta=2.0, module__hidden_sizes=(16,), optimizer__weight_decay=1e-4)
     params = clf.get_params()
     assert params["transfer__beta"] == 2.0 and params["module__hidden_sizes"] == (16,)
     c = clone(clf)
@@ -263,7 +269,7 @@ def test_max_epochs_auto_targets_a_step_budget(toy):
 
 def test_warmup_ramps_the_transfer_weight(toy):
     X, y, F = toy
-    clf = AFTClassifier(max_epochs=4, batch_size=32, transfer__beta=2.0, transfer__warmup=0.5, random_state=0)
+    clf = AFTClassifier(max_epochs=4, batch_size=32, transfer__beta=2.0, random_state=0)  # default warm-up 0.5
     clf.fit(X, y, teacher_features=F)
     weights = [clf.transfer_.weight_at(e, 4) for e in range(1, 5)]
     assert weights == [0.0, 1.0, 2.0, 2.0]

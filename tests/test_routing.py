@@ -68,7 +68,11 @@ def test_cross_validate_with_several_teachers(texts):
     with sklearn.config_context(enable_metadata_routing=True):
         clf = AFTClassifier(max_epochs=5, batch_size=32, random_state=0).set_fit_request(teacher_features=True)
         res = cross_validate(
-            make_pipeline(TfidfVectorizer(), clf), docs, y, cv=3, params={"teacher_features": stacked},
+            make_pipeline(TfidfVectorizer(), clf),
+            docs,
+            y,
+            cv=3,
+            params={"teacher_features": stacked},
             return_estimator=True,
         )
     assert res["test_score"].mean() > 0.8

@@ -46,6 +46,20 @@ def test_aft_kernel_invariances():
     assert abs(aft(h * scale, phi).item() - base) > 1e-3
 
 
+def test_teacher_kernel_equals_the_reference_formula_with_any_weights():
+    _, phi = _feats()
+    aft = AFTKernel(8, [phi.shape[1]])
+    with torch.no_grad():
+        aft.scale_logits.normal_(generator=torch.Generator().manual_seed(3))
+    reference = linear_kernel(phi * torch.sigmoid(aft.scale_logits))
+    torch.testing.assert_close(aft.teacher_kernel(phi), reference, atol=1e-5, rtol=1e-5)
+    identical = phi[:1].repeat(len(phi), 1)  # every row centres to zero: no division by zero
+    loss = aft(torch.randn(len(phi), 8), identical)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(aft.scale_logits.grad).all()
+
+
 def test_aft_kernel_weights_learn_and_are_reported_per_dimension():
     h, phi = _feats()
     aft = AFTKernel(h.shape[1], [20, 28], beta=3.0)
