@@ -156,8 +156,8 @@ class BaseAFT(BaseEstimator):
         teacher, blocks = (None, ())
         if teacher_features is not None:
             teacher, blocks = validate_teacher_features(teacher_features, X.shape[0])
-        if teacher is None or not transfer_cls.requires_teacher:
-            teacher, transfer_cls = None, NoTransfer
+        if not transfer_cls.requires_teacher:
+            teacher, blocks = None, ()
         dataset = TransferDataset(X, y_train, teacher)
         labeled = dataset.labeled
         if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
@@ -205,7 +205,13 @@ class BaseAFT(BaseEstimator):
             student_dim = int(out[1].shape[1])
         params = self._params_for("transfer")
         try:
-            return transfer_cls(student_dim=student_dim, teacher_dims=blocks, **params)
+            if blocks:
+                return transfer_cls(student_dim=student_dim, teacher_dims=blocks, **params)
+            # No teacher features: the task alone. The parameters are still checked, on a one-column
+            # stand-in built outside the random stream so that the fit equals transfer="none".
+            with torch.random.fork_rng(devices=[]):
+                transfer_cls(student_dim=student_dim, teacher_dims=(1,), **params)
+            return NoTransfer()
         except TypeError as exc:
             raise TypeError(
                 f"transfer={self.transfer!r} does not accept transfer__ parameters {params}: {exc}"

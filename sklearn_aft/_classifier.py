@@ -160,6 +160,11 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
     def _prepare_targets(self, y, n_samples: int) -> np.ndarray:
         y = column_or_1d(y, warn=True)
         check_consistent_length(np.empty(n_samples), y)
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError(
+                "Input y contains NaN or infinity. Mark unlabeled rows with -1 (AFTClassifier); NaN marks them "
+                "only for AFTRegressor"
+            )
         unlabeled = _unlabeled_mask(y)
         labeled_y = y[~unlabeled]
         if labeled_y.dtype.kind == "O" and all(isinstance(v, (int, float, np.number)) for v in labeled_y):

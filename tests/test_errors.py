@@ -43,6 +43,11 @@ def _state(est):
         (lambda X, y, F: (X, np.where(y == 1, 1, -1), F), ValueError, "1 class.*-1 marks unlabeled"),
         (lambda X, y, F: (X, np.full_like(y, -1), F), ValueError, "no labeled rows"),
         (lambda X, y, F: (X, X[:, 0], F), ValueError, "Unknown label type"),
+        (
+            lambda X, y, F: (X, np.where(y == 1, np.nan, 0.0), F),
+            ValueError,
+            "contains NaN.*Mark unlabeled rows with -1",
+        ),
         (lambda X, y, F: (X[:, :, None], y, F), ValueError, "dim 3, while dim <= 2"),
         (lambda X, y, F: (X, None, F), ValueError, "requires y"),
     ],

@@ -277,3 +277,11 @@ def test_warmup_ramps_the_transfer_weight(toy):
         assert h["train_loss"] == pytest.approx(h["task_loss"] + w * h["transfer_loss"], rel=1e-4)
     with pytest.raises(ValueError, match="transfer__warmup"):
         AFTClassifier(transfer__warmup=1.0, max_epochs=2).fit(X, y, teacher_features=F)
+
+
+def test_method_params_without_teacher_features_are_checked_then_unused(toy):
+    X, y, _ = toy
+    clf = AFTClassifier(transfer="aft", transfer__learn_weights=False, transfer__beta=2.0, **FAST).fit(X, y)
+    assert isinstance(clf.transfer_, NoTransfer) and clf.teacher_blocks_ == ()
+    with pytest.raises(ValueError, match="transfer__beta"):
+        AFTClassifier(transfer="aft", transfer__beta=-1.0, **FAST).fit(X, y)
