@@ -14,6 +14,9 @@ constant, so the state at epoch k is the state a k-epoch fit would end in). Resu
 ``--study final`` compares the chosen defaults (``max_epochs="auto"``, beta, warm-up) with the plain
 student and the reference schedule. Results: ``benchmarks/results/defaults.{md,json}``.
 
+``--study hyper`` varies the student's learning rate, batch size and hidden width one at a time around
+the defaults, for the default method. Results: ``benchmarks/results/defaults_hyper.{md,json}``.
+
 Run: ``python benchmarks/defaults.py --study final`` (about 25 minutes on 2 CPU cores).
 """
 
@@ -48,6 +51,17 @@ METHODS_FINAL = {
     "aft_feature b=0.3 warm-up 0.5": {"transfer": "aft_feature", "transfer__beta": 0.3, "transfer__warmup": 0.5},
     "aft_feature b=3 warm-up 0.5": {"transfer": "aft_feature", "transfer__beta": 3.0, "transfer__warmup": 0.5},
 }
+_DEFAULT = {"transfer": "aft_feature"}
+METHODS_HYPER = {
+    "defaults (lr 1e-3, batch 128, hidden 256)": _DEFAULT,
+    "lr 3e-4": {**_DEFAULT, "lr": 3e-4},
+    "lr 3e-3": {**_DEFAULT, "lr": 3e-3},
+    "batch 64": {**_DEFAULT, "batch_size": 64},
+    "batch 256": {**_DEFAULT, "batch_size": 256},
+    "hidden 128": {**_DEFAULT, "module__hidden_sizes": (128,)},
+    "hidden 512": {**_DEFAULT, "module__hidden_sizes": (512,)},
+}
+SETTINGS_HYPER = [(100, True, ()), (500, True, ()), ("all", False, ())]
 # (labels, use the other rows as unlabeled, epochs at which test accuracy is recorded)
 SETTINGS = [
     (100, False, (10, 20, 40, 80, 160)),
@@ -103,7 +117,7 @@ def one_run(dataset, n_labels, unlabeled, epochs, method, seed, params=None):
     y[~labeled] = -1
     y = y[keep]
     classes = np.unique(y_tr[labeled])
-    params = params or METHODS.get(method) or METHODS_FINAL[method]
+    params = params or METHODS.get(method) or METHODS_FINAL.get(method) or METHODS_HYPER[method]
     if epochs:
         cb = [("acc", AccuracyAt(epochs, X_te, y_te, classes))]
         clf = AFTClassifier(max_epochs=max(epochs), random_state=seed, callbacks=cb, **params)
@@ -152,13 +166,14 @@ def references(dataset, n_labels, seed):
     }
 
 
-def summarise_final(runs, refs) -> str:
+def summarise_final(runs, refs, methods=None, settings=None) -> str:
+    methods, settings = methods or METHODS_FINAL, settings or SETTINGS
     lines = [
-        "| dataset | labels | unlabeled rows | teacher probe | tfidf logreg | " + " | ".join(METHODS_FINAL) + " |",
-        "|---" * (5 + len(METHODS_FINAL)) + "|",
+        "| dataset | labels | unlabeled rows | teacher probe | tfidf logreg | " + " | ".join(methods) + " |",
+        "|---" * (5 + len(methods)) + "|",
     ]
     for ds in sorted({r["dataset"] for r in runs}):
-        for n, unl, _ in SETTINGS:
+        for n, unl, _ in settings:
             ref = [r for r in refs if r["dataset"] == ds and r["labels"] == n]
             cells = [
                 ds,
@@ -167,7 +182,7 @@ def summarise_final(runs, refs) -> str:
                 f"{np.mean([r['teacher_probe'] for r in ref]):.3f}",
                 f"{np.mean([r['tfidf_logreg'] for r in ref]):.3f}",
             ]
-            for m in METHODS_FINAL:
+            for m in methods:
                 acc = [
                     next(iter(r["acc_at_epoch"].values()))
                     for r in runs
@@ -209,33 +224,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--study", choices=["final", "epochs"], default="final")
+    parser.add_argument("--study", choices=["final", "epochs", "hyper"], default="final")
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--merge", action="store_true", help="add these runs to the saved results of the study")
     args = parser.parse_args()
     for ds in args.datasets:  # compute and cache teacher features before the workers start
         teacher_features(ds)
-    final = args.study == "final"
-    methods = args.methods or list(METHODS_FINAL if final else METHODS)
+    final = args.study != "epochs"  # final and hyper: one accuracy per fit, max_epochs="auto"
+    all_methods = {"final": METHODS_FINAL, "epochs": METHODS, "hyper": METHODS_HYPER}[args.study]
+    settings = SETTINGS_HYPER if args.study == "hyper" else SETTINGS
+    methods = args.methods or list(all_methods)
     jobs = [
         (ds, n, unl, None if final else eps, m, s)
         for ds in args.datasets
-        for (n, unl, eps) in SETTINGS
+        for (n, unl, eps) in settings
         for m in methods
         for s in range(args.seeds)
     ]
     jobs.sort(key=lambda j: j[1] == "all")  # long runs last so the workers stay balanced
     runs = Parallel(n_jobs=args.n_jobs, verbose=5)(delayed(one_run)(*j) for j in jobs)
-    stem = "defaults" if final else "defaults_epochs"
+    stem = {"final": "defaults", "epochs": "defaults_epochs", "hyper": "defaults_hyper"}[args.study]
     if args.merge and (RESULTS / f"{stem}.json").exists():
         runs = json.loads((RESULTS / f"{stem}.json").read_text())["runs"] + runs
-    refs = [
-        references(ds, n, s) for ds in args.datasets for (n, unl, _) in SETTINGS if not unl for s in range(args.seeds)
-    ]
+    refs = [references(ds, n, s) for ds in args.datasets for n in (100, 500, "all") for s in range(args.seeds)]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps({"runs": runs, "references": refs}, indent=1))
-    table = summarise_final(runs, refs) if final else summarise(runs, refs)
+    if args.study == "hyper":
+        table = summarise_final(runs, refs, METHODS_HYPER, SETTINGS_HYPER)
+    else:
+        table = summarise_final(runs, refs) if final else summarise(runs, refs)
     title = f"# Defaults study: `python benchmarks/defaults.py --study {args.study} --seeds {args.seeds}`\n\n"
     (RESULTS / f"{stem}.md").write_text(title + "Test accuracy, mean ± std over seeds.\n\n" + table + "\n")
     print(table)

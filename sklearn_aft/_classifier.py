@@ -119,6 +119,8 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
       gradient is 5x the task's at initialisation and the student stalls at the majority class.
     - ``max_epochs="auto"`` (500 steps): the plain student peaked after 100-550 steps at every label
       budget.
+    - ``lr``, ``batch_size``, ``module__hidden_sizes``: varying one at a time (lr 3e-4/3e-3, batch
+      64/256, width 128/512) changed accuracy by 0.2 points on average at best; none won everywhere.
 
     Examples
     --------
