@@ -63,6 +63,16 @@ class AFTKernel(TransferMethod):
     ----------
     feature_weights_ : ndarray of shape (sum(teacher_dims),)
         ``sigmoid(s)``, the learned weight of every teacher dimension.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aft.transfer import AFTKernel
+    >>> term = AFTKernel(student_dim=16, teacher_dims=[32, 8])
+    >>> h, phi = torch.randn(64, 16), torch.randn(64, 40)
+    >>> loss = term(h, phi)             # an RMSE between two 64 x 64 kernels
+    >>> bool(0 < loss < 1), term.feature_weights_.shape
+    (True, (40,))
     """
 
     def __init__(
@@ -123,6 +133,15 @@ class AFTFeature(TransferMethod):
     feature_weights_ : ndarray of shape (sum(teacher_dims),)
         L2 norm of ``P``'s column for every teacher dimension: how much each one is used to explain
         the student.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aft.transfer import AFTFeature
+    >>> term = AFTFeature(student_dim=16, teacher_dims=[32])
+    >>> loss = term(torch.randn(64, 16), torch.randn(64, 32))
+    >>> loss.ndim, term.projection.weight.shape
+    (0, torch.Size([16, 32]))
     """
 
     def __init__(

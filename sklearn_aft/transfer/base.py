@@ -33,6 +33,25 @@ class TransferMethod(nn.Module):
     warmup : float in [0, 1), default=0.0
         Share of the epochs over which the weight of the term ramps linearly from 0 to ``beta``, so
         the student first learns the task (see the estimators' notes on when this matters).
+
+    Examples
+    --------
+    A method of one's own (here: match the relative pairwise distances, as relational KD does), used
+    by passing the class:
+
+    >>> import numpy as np, torch
+    >>> from sklearn_aft import AFTClassifier
+    >>> from sklearn_aft.transfer import TransferMethod
+    >>> class DistanceMatch(TransferMethod):
+    ...     def forward(self, student_features, teacher_features):
+    ...         ds = torch.cdist(student_features, student_features)
+    ...         dt = torch.cdist(teacher_features, teacher_features)
+    ...         return ((ds / ds.mean() - dt / dt.mean()) ** 2).mean()
+    >>> rng = np.random.RandomState(0)
+    >>> F = rng.normal(size=(64, 8)).astype("float32")
+    >>> clf = AFTClassifier(transfer=DistanceMatch, transfer__beta=0.5, max_epochs=2, random_state=0)
+    >>> clf.fit(F[:, :3], (F[:, 0] > 0).astype(int), teacher_features=F).transfer_.beta
+    0.5
     """
 
     #: Whether the method needs teacher features; without them the estimator trains the task alone.

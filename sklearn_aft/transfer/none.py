@@ -16,6 +16,12 @@ class NoTransfer(TransferMethod):
     ----------
     student_dim, teacher_dims, beta, lr
         Accepted for a uniform interface and ignored.
+
+    Examples
+    --------
+    >>> from sklearn_aft import AFTClassifier
+    >>> AFTClassifier(transfer="none")  # the baseline every transfer method is compared with
+    AFTClassifier(transfer='none')
     """
 
     requires_teacher = False
