@@ -117,7 +117,7 @@ def one_run(dataset, n_labels, unlabeled, epochs, method, seed, params=None):
     y[~labeled] = -1
     y = y[keep]
     classes = np.unique(y_tr[labeled])
-    params = params or METHODS.get(method) or METHODS_FINAL.get(method) or METHODS_HYPER[method]
+    params = METHODS_FINAL[method] if params is None else params
     if epochs:
         cb = [("acc", AccuracyAt(epochs, X_te, y_te, classes))]
         clf = AFTClassifier(max_epochs=max(epochs), random_state=seed, callbacks=cb, **params)
@@ -166,8 +166,7 @@ def references(dataset, n_labels, seed):
     }
 
 
-def summarise_final(runs, refs, methods=None, settings=None) -> str:
-    methods, settings = methods or METHODS_FINAL, settings or SETTINGS
+def summarise_final(runs, refs, methods, settings) -> str:
     lines = [
         "| dataset | labels | unlabeled rows | teacher probe | tfidf logreg | " + " | ".join(methods) + " |",
         "|---" * (5 + len(methods)) + "|",
@@ -191,6 +190,14 @@ def summarise_final(runs, refs, methods=None, settings=None) -> str:
                 cells.append(f"{np.mean(acc):.3f} ± {np.std(acc):.3f}" if acc else "-")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# study -> (its methods, its settings, whether one fit is recorded per epoch list, results file stem)
+STUDIES = {
+    "final": (METHODS_FINAL, SETTINGS, False, "defaults"),
+    "epochs": (METHODS, SETTINGS, True, "defaults_epochs"),
+    "hyper": (METHODS_HYPER, SETTINGS_HYPER, False, "defaults_hyper"),
+}
 
 
 def summarise(runs, refs) -> str:
@@ -224,19 +231,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--study", choices=["final", "epochs", "hyper"], default="final")
+    parser.add_argument("--study", choices=list(STUDIES), default="final")
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--merge", action="store_true", help="add these runs to the saved results of the study")
     args = parser.parse_args()
     for ds in args.datasets:  # compute and cache teacher features before the workers start
         teacher_features(ds)
-    final = args.study != "epochs"  # final and hyper: one accuracy per fit, max_epochs="auto"
-    all_methods = {"final": METHODS_FINAL, "epochs": METHODS, "hyper": METHODS_HYPER}[args.study]
-    settings = SETTINGS_HYPER if args.study == "hyper" else SETTINGS
+    all_methods, settings, along_epochs, stem = STUDIES[args.study]
     methods = args.methods or list(all_methods)
-    jobs = [
-        (ds, n, unl, None if final else eps, m, s)
+    jobs = [  # without an epoch list a fit runs with max_epochs="auto" and records its final accuracy
+        (ds, n, unl, eps if along_epochs else None, m, s, all_methods[m])
         for ds in args.datasets
         for (n, unl, eps) in settings
         for m in methods
@@ -244,16 +249,12 @@ def main() -> None:
     ]
     jobs.sort(key=lambda j: j[1] == "all")  # long runs last so the workers stay balanced
     runs = Parallel(n_jobs=args.n_jobs, verbose=5)(delayed(one_run)(*j) for j in jobs)
-    stem = {"final": "defaults", "epochs": "defaults_epochs", "hyper": "defaults_hyper"}[args.study]
     if args.merge and (RESULTS / f"{stem}.json").exists():
         runs = json.loads((RESULTS / f"{stem}.json").read_text())["runs"] + runs
     refs = [references(ds, n, s) for ds in args.datasets for n in (100, 500, "all") for s in range(args.seeds)]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps({"runs": runs, "references": refs}, indent=1))
-    if args.study == "hyper":
-        table = summarise_final(runs, refs, METHODS_HYPER, SETTINGS_HYPER)
-    else:
-        table = summarise_final(runs, refs) if final else summarise(runs, refs)
+    table = summarise(runs, refs) if along_epochs else summarise_final(runs, refs, all_methods, settings)
     title = f"# Defaults study: `python benchmarks/defaults.py --study {args.study} --seeds {args.seeds}`\n\n"
     (RESULTS / f"{stem}.md").write_text(title + "Test accuracy, mean ± std over seeds.\n\n" + table + "\n")
     print(table)
