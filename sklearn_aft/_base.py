@@ -11,13 +11,15 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
+from sklearn_aft._device import resolve_device
 from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader, train_loader
 from sklearn_aft._features import validate_teacher_features
 from sklearn_aft._net import TransferNet
 from sklearn_aft.registry import get_student, get_transfer
+from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
 
 #: skorch-style prefixed parameters the estimators accept as ``<prefix>__<name>=value``.
@@ -31,12 +33,6 @@ _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torc
 
 def _is_prefixed(key: str) -> bool:
     return any(key.startswith(p + "__") for p in PARAM_PREFIXES)
-
-
-def _resolve_device(device: str | torch.device | None) -> str:
-    if device is None or str(device) == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
 
 
 def _check_number(name: str, value, *, low: float, integer: bool = False, low_inclusive: bool = True) -> None:
@@ -55,7 +51,9 @@ class BaseAFT(BaseEstimator):
         self,
         module="mlp",
         *,
+        teacher=None,
         transfer="aft_feature",
+        memory=None,
         max_epochs="auto",
         batch_size=128,
         lr=1e-3,
@@ -68,7 +66,9 @@ class BaseAFT(BaseEstimator):
         **kwargs,
     ):
         self.module = module
+        self.teacher = teacher
         self.transfer = transfer
+        self.memory = memory
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -125,34 +125,62 @@ class BaseAFT(BaseEstimator):
             raise TypeError(f"optimizer must be a name or a torch.optim.Optimizer class, got {self.optimizer!r}")
 
     # -- fitting -------------------------------------------------------------------------------------
-    def _validate_X(self, X, reset: bool):
-        return validate_data(
+    def _validate_X(self, X, reset: bool, input_ndim: int | None = 2):
+        # Students declare the input rank they take (MLP: 2, image students: 4); None means any.
+        nd = input_ndim != 2
+        keep_uint8 = nd and getattr(X, "dtype", None) == np.uint8  # images: the student scales them
+        X = validate_data(
             self,
             X,
             reset=reset,
             accept_sparse="csr",
-            dtype=np.float32,
+            allow_nd=nd,
+            dtype=None if keep_uint8 else np.float32,
             ensure_min_samples=1 if not reset else 2,
         )
+        if input_ndim is not None and X.ndim != input_ndim:
+            raise ValueError(f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}")
+        return X
 
-    def _fit_transactional(self, X, y, teacher_features):
+    def _fit_transactional(self, X, y, teacher_features, teacher_input):
         # A failed fit leaves a previously fitted estimator exactly as it was.
         before = dict(vars(self))
         try:
-            return self._fit(X, y, teacher_features)
+            return self._fit(X, y, teacher_features, teacher_input)
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
             raise
 
-    def _fit(self, X, y, teacher_features):
+    def _teacher_features(self, X_raw, teacher_input, n_samples: int):
+        """Features of the ``teacher`` parameter for the rows being fitted (cached per sample with ``memory``)."""
+        raw = X_raw if teacher_input is None else teacher_input
+        if _num_samples(raw) != n_samples:
+            raise ValueError(
+                f"teacher_input has {_num_samples(raw)} samples but X has {n_samples}: give the teacher one "
+                "input per row of X, in the same order"
+            )
+        return embed(self.teacher, raw, memory=self.memory)
+
+    def _fit(self, X, y, teacher_features, teacher_input):
         self._check_hyperparams()
         transfer_cls = get_transfer(self.transfer)
         student_cls = self.module if isinstance(self.module, torch.nn.Module) else get_student(self.module)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        X = self._validate_X(X, reset=True)
+        if self.teacher is not None and teacher_features is not None:
+            raise ValueError(
+                "got both teacher=... and teacher_features: give the teacher (its features are computed from X, "
+                "or from teacher_input) or precomputed teacher_features, not both"
+            )
+        if teacher_input is not None and self.teacher is None:
+            raise ValueError("teacher_input is what the teacher embeds: it needs the teacher parameter to be set")
+        X_raw = X
+        self._input_ndim = getattr(student_cls, "input_ndim", None)
+        X = self._validate_X(X, reset=True, input_ndim=self._input_ndim)
         y_train = self._prepare_targets(y, X.shape[0])
+        if self.teacher is not None and transfer_cls.requires_teacher:
+            teacher_features = self._teacher_features(X_raw, teacher_input, X.shape[0])
         teacher, blocks = (None, ())
         if teacher_features is not None:
             teacher, blocks = validate_teacher_features(teacher_features, X.shape[0])
@@ -164,7 +192,7 @@ class BaseAFT(BaseEstimator):
             dataset = TransferDataset(X[labeled], y_train[labeled])
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
@@ -198,7 +226,7 @@ class BaseAFT(BaseEstimator):
             was_training = module.training
             module.eval()
             with torch.no_grad():
-                out = module(torch.from_numpy(np.asarray(probe, dtype=np.float32)))
+                out = module(torch.from_numpy(np.ascontiguousarray(probe)))
             module.train(was_training)
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError("the student module must return a tuple (output, features) from forward")
@@ -252,7 +280,7 @@ class BaseAFT(BaseEstimator):
     def _forward_outputs(self, X) -> np.ndarray:
         """Student outputs (after the criterion's non-linearity) for X; never touches a teacher."""
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, input_ndim=getattr(self, "_input_ndim", 2))
         return self.net_.predict_proba(TransferDataset(X))
 
     @property

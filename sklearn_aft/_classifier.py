@@ -50,11 +50,21 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         The student. Its ``forward(X)`` must return ``(output, features)``. Classes (and registered
         names) are built with the ``module__*`` parameters, plus ``input_dim`` and ``output_dim`` from
         the data when the constructor accepts them. An instance is copied and used as the start point.
+    teacher : transformer or None, default=None
+        A frozen teacher, e.g. :class:`~sklearn_aft.teachers.SentenceEmbedder` or
+        :class:`~sklearn_aft.teachers.TimmEmbedder`. At fit time it embeds X (or ``teacher_input``)
+        into the teacher features; ``predict`` never runs it and the fitted estimator holds none of its
+        weights. Its parameters are tunable as ``teacher__<name>``. Give it or ``teacher_features``,
+        not both.
     transfer : str or TransferMethod class, default="aft_feature"
         The transfer method: ``"aft_feature"`` (feature-space AFT), ``"aft"`` (kernel AFT), ``"none"``
         (task loss only: the baseline), or any name in :func:`sklearn_aft.available_transfers`.
         Its parameters are given as ``transfer__<name>``, e.g. ``transfer__beta=3.0``; see
         :class:`~sklearn_aft.transfer.AFTFeature` and :class:`~sklearn_aft.transfer.AFTKernel`.
+    memory : None, str, path or joblib.Memory, default=None
+        Where to cache the teacher's features, per sample: each distinct sample goes through a teacher
+        configuration once, across folds, candidates and refits of a grid search (parameters such as
+        ``batch_size`` or ``device`` do not change the key). None computes them at every fit.
     max_epochs : int or "auto", default="auto"
         Training epochs; an epoch is one pass over the labeled rows. ``"auto"`` trains for about 500
         optimizer steps whatever the number of labeled rows (at least one epoch).
@@ -138,7 +148,11 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
     """
 
     def fit(
-        self, X: ArrayLike, y: ArrayLike, teacher_features: ArrayLike | Sequence[ArrayLike] | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        teacher_features: ArrayLike | Sequence[ArrayLike] | None = None,
+        teacher_input=None,
     ) -> AFTClassifier:
         """Train the student on (X, y) with the transfer term against ``teacher_features``.
 
@@ -153,11 +167,15 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
             :func:`~sklearn_aft.concat_teachers`, which also survives cross-validation slicing).
             None trains the student on the task loss alone.
 
+        teacher_input : sequence of length n_samples, default=None
+            What the ``teacher`` embeds in place of X, row-aligned with X: e.g. the raw texts when X is
+            their TF-IDF matrix in a pipeline (route it with ``set_fit_request(teacher_input=True)``).
+
         Returns
         -------
         self : AFTClassifier
         """
-        return self._fit_transactional(X, y, teacher_features)
+        return self._fit_transactional(X, y, teacher_features, teacher_input)
 
     def _prepare_targets(self, y, n_samples: int) -> np.ndarray:
         y = column_or_1d(y, warn=True)

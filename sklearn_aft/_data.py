@@ -16,7 +16,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, Sequent
 
 
 class TransferDataset(Dataset):
-    """Rows of ``X`` (dense float32 or CSR), optional teacher features and targets.
+    """Rows of ``X`` (dense float32, uint8 images, or CSR), optional teacher features and targets.
 
     Indexing by a list of rows (``__getitems__``) returns a whole batch at once:
     ``({"X": tensor, "teacher": tensor}, y_tensor)``.
@@ -44,7 +44,9 @@ class TransferDataset(Dataset):
         rows = self.X[idx]
         if sp.issparse(rows):
             rows = rows.toarray()
-        X = {"X": torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))}
+        # uint8 stays uint8 (images: 4x less memory per batch; image students scale them themselves)
+        dtype = np.uint8 if rows.dtype == np.uint8 else np.float32
+        X = {"X": torch.from_numpy(np.ascontiguousarray(rows, dtype=dtype))}
         if self.teacher is not None:
             X["teacher"] = torch.from_numpy(np.ascontiguousarray(self.teacher[idx]))
         y = torch.from_numpy(self.y[idx]) if self.y is not None else torch.zeros(len(idx))

@@ -25,8 +25,13 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     ----------
     module : "mlp", nn.Module class or nn.Module instance, default="mlp"
         The student; see :class:`AFTClassifier`.
+    teacher : transformer or None, default=None
+        A frozen teacher (see :mod:`sklearn_aft.teachers`) that embeds X, or ``teacher_input``, at fit
+        time; see :class:`AFTClassifier`.
     transfer : str or TransferMethod class, default="aft_feature"
         The transfer method and its ``transfer__*`` parameters; see :class:`AFTClassifier`.
+    memory : None, str, path or joblib.Memory, default=None
+        Per-sample cache of the teacher's features; see :class:`AFTClassifier`.
     max_epochs : int or "auto", default="auto"
         Training epochs; an epoch is one pass over the labeled rows. ``"auto"`` trains for about 500
         optimizer steps.
@@ -91,7 +96,11 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     """
 
     def fit(
-        self, X: ArrayLike, y: ArrayLike, teacher_features: ArrayLike | Sequence[ArrayLike] | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        teacher_features: ArrayLike | Sequence[ArrayLike] | None = None,
+        teacher_input=None,
     ) -> AFTRegressor:
         """Train the student on (X, y) with the transfer term against ``teacher_features``.
 
@@ -104,11 +113,15 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         teacher_features : array-like of shape (n_samples, d) or list of such arrays, default=None
             Frozen teacher features, row-aligned with X. None trains on the task loss alone.
 
+        teacher_input : sequence of length n_samples, default=None
+            What the ``teacher`` embeds in place of X, row-aligned with X: e.g. the raw texts when X is
+            their TF-IDF matrix in a pipeline (route it with ``set_fit_request(teacher_input=True)``).
+
         Returns
         -------
         self : AFTRegressor
         """
-        return self._fit_transactional(X, y, teacher_features)
+        return self._fit_transactional(X, y, teacher_features, teacher_input)
 
     def _prepare_targets(self, y, n_samples: int) -> np.ndarray:
         y = check_array(y, ensure_2d=False, dtype=np.float32, ensure_all_finite="allow-nan", input_name="y")

@@ -46,6 +46,9 @@ class MLP(nn.Module):
     ((4, 3), (4, 16))
     """
 
+    #: Rank of the input batches this student takes (the estimators check X against it).
+    input_ndim = 2
+
     def __init__(
         self,
         input_dim: int,

@@ -1,0 +1,187 @@
+"""The common base of teachers: frozen embedders with the scikit-learn transformer API."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import joblib
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from tqdm.auto import tqdm
+
+from sklearn_aft._device import resolve_device
+
+#: Loaded models shared by every teacher instance (clones included) in this process, least recently
+#: used first. Clones made by GridSearchCV then load a model once, and no instance holds weights,
+#: so pickles of teachers and of fitted estimators never contain them.
+_MODELS: OrderedDict[str, object] = OrderedDict()
+_MODELS_LOCK = threading.Lock()
+MAX_SHARED_MODELS = 4
+
+
+def shared_model(key: str, load: Callable[[], object]) -> object:
+    """The model loaded under ``key``, loading it with ``load()`` on first use."""
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            _MODELS.move_to_end(key)
+            return _MODELS[key]
+    model = load()
+    with _MODELS_LOCK:
+        _MODELS[key] = model
+        while len(_MODELS) > MAX_SHARED_MODELS:
+            _MODELS.popitem(last=False)
+    return model
+
+
+def clear_model_cache() -> None:
+    """Forget every loaded teacher model (frees their memory; the next use loads again)."""
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class of teachers: frozen models that turn raw inputs into float32 features.
+
+    Subclasses hold names and paths as parameters, never a loaded model, and implement
+    ``_validate_input`` (raw X to an indexable sequence, with clear errors), ``_load`` and
+    ``_embed_batch``, or ``_embed`` when the library batches by itself.
+
+    ``fit`` learns nothing: it checks the input and records the embedding width, so that
+    ``get_feature_names_out`` works; ``transform`` works without it. Models load on first use, are
+    shared by identical teachers in the process, run in eval mode under ``torch.inference_mode``,
+    and are never pickled.
+    """
+
+    #: Parameters that change speed or logging, not the features; the embedding cache ignores them.
+    _speed_params: tuple[str, ...] = ("batch_size", "device", "verbose", "amp")
+
+    def fit(self, X, y=None) -> BaseTeacher:
+        """Check X and record the embedding width; the teacher itself is frozen.
+
+        Parameters
+        ----------
+        X : raw inputs (see the class documentation)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._check_batch_size()
+        inputs = self._validate_input(X, reset=True)
+        self.embedding_dim_ = self._n_features_out = int(self._embedding_dim(inputs))
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Embed X with the frozen model.
+
+        Parameters
+        ----------
+        X : raw inputs (see the class documentation)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, embedding_dim), float32
+        """
+        self._check_batch_size()
+        inputs = self._validate_input(X)
+        features = np.asarray(self._embed(inputs), dtype=np.float32)
+        if features.ndim != 2 or features.shape[0] != len(inputs):
+            raise RuntimeError(
+                f"{type(self).__name__} produced features of shape {features.shape} for {len(inputs)} inputs; "
+                "expected (n_samples, embedding_dim)"
+            )
+        return features
+
+    # -- to implement ----------------------------------------------------------------------------------
+    def _validate_input(self, X, reset: bool = False) -> Sequence:
+        raise NotImplementedError
+
+    def _load(self):
+        raise NotImplementedError
+
+    def _model_key(self) -> str:
+        """What identifies the loaded model; families with weight files add their modification time."""
+        speed = set(self._speed_params)
+        return joblib.hash({k: v for k, v in self.get_params(deep=False).items() if k not in speed})
+
+    def _embedding_dim(self, inputs: Sequence) -> int:
+        # Default: embed the first input. Families that know their width say so without a forward pass.
+        return self._embed(inputs[:1]).shape[1]
+
+    def _embed_batch(self, model, batch) -> np.ndarray | torch.Tensor:
+        raise NotImplementedError
+
+    # -- shared machinery ------------------------------------------------------------------------------
+    @property
+    def _device(self) -> str:
+        return resolve_device(getattr(self, "device", "cpu"))
+
+    def _model(self):
+        return shared_model(f"{type(self).__qualname__}|{self._model_key()}|{self._device}", self._load)
+
+    def _check_batch_size(self) -> None:
+        bs = self.batch_size
+        if not (isinstance(bs, (int, np.integer)) and not isinstance(bs, bool) and bs >= 1):
+            raise ValueError(f"batch_size must be a positive integer, got {bs!r}")
+
+    def _autocast(self):
+        # Mixed precision on CUDA only: on CPU bfloat16 was slower than float32 and less accurate.
+        enabled = bool(getattr(self, "amp", False)) and self._device.startswith("cuda")
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
+
+    def _progress(self, n_items: int, batch_size: int):
+        """Batch start offsets, under a tqdm bar when verbose and there are more than a few batches."""
+        starts = range(0, n_items, batch_size)
+        n_batches = len(starts)
+        if self.verbose and n_batches > 4:
+            return tqdm(starts, total=n_batches, desc=type(self).__name__, unit="batch")
+        return starts
+
+    def _embed(self, inputs: Sequence) -> np.ndarray:
+        model = self._model()
+        n = len(inputs)
+        chunks = []
+        with torch.inference_mode(), self._autocast():
+            for start in self._progress(n, self.batch_size):
+                out = self._embed_batch(model, inputs[start : start + self.batch_size])
+                if isinstance(out, torch.Tensor):
+                    out = out.float().cpu().numpy()
+                chunks.append(np.asarray(out, dtype=np.float32))
+        return np.concatenate(chunks)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if not k.startswith("_loaded")}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.non_deterministic = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+def as_1d_sequence(X, *, name: str) -> Sequence:
+    """Raw inputs as a 1-D sequence: a list, 1-D array, Series, or a single-column frame / 2-D array."""
+    if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # pandas DataFrame
+        if X.shape[1] != 1:
+            raise ValueError(f"{name} takes one column of inputs; got a DataFrame with {X.shape[1]} columns")
+        X = X.iloc[:, 0]
+    if hasattr(X, "to_numpy"):  # pandas Series
+        X = X.to_numpy()
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} takes a sequence of inputs, got a single {type(X).__name__}; wrap it in a list")
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2 and X.shape[1] == 1:
+            X = X[:, 0]
+        elif X.ndim != 1:
+            raise ValueError(f"{name} takes a 1-D sequence of inputs; got an array of shape {X.shape}")
+    elif not hasattr(X, "__len__") or not hasattr(X, "__getitem__"):
+        raise TypeError(f"{name} takes a sequence of inputs (list, array, Series), got {type(X).__name__}")
+    if len(X) == 0:
+        raise ValueError(f"{name} got empty input (0 samples); give at least one")
+    return X

