@@ -10,12 +10,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
-from sklearn_aft._device import resolve_device
 from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader, train_loader
+from sklearn_aft._device import resolve_device
 from sklearn_aft._features import validate_teacher_features
 from sklearn_aft._net import TransferNet
 from sklearn_aft.registry import get_student, get_transfer
@@ -127,17 +127,24 @@ class BaseAFT(BaseEstimator):
     # -- fitting -------------------------------------------------------------------------------------
     def _validate_X(self, X, reset: bool, input_ndim: int | None = 2):
         # Students declare the input rank they take (MLP: 2, image students: 4); None means any.
+        if input_ndim is not None and getattr(X, "ndim", 2) > 2 and X.ndim != input_ndim:
+            raise ValueError(
+                f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}"
+                + (". Images need an image student, e.g. module='timm'" if input_ndim == 2 else "")
+            )
         nd = input_ndim != 2
         keep_uint8 = nd and getattr(X, "dtype", None) == np.uint8  # images: the student scales them
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
+        kwargs = dict(
             accept_sparse="csr",
             allow_nd=nd,
             dtype=None if keep_uint8 else np.float32,
             ensure_min_samples=1 if not reset else 2,
         )
+        if nd and getattr(X, "ndim", 2) > 2:
+            # Images: no n_features_in_ (uint8 NHWC and float NCHW are both accepted; the network checks sizes).
+            X = check_array(X, input_name="X", **kwargs)
+        else:
+            X = validate_data(self, X, reset=reset, **kwargs)
         if input_ndim is not None and X.ndim != input_ndim:
             raise ValueError(f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}")
         return X

@@ -48,7 +48,7 @@ def _state(est):
             ValueError,
             "contains NaN.*Mark unlabeled rows with -1",
         ),
-        (lambda X, y, F: (X[:, :, None], y, F), ValueError, "dim 3, while dim <= 2"),
+        (lambda X, y, F: (X[:, :, None], y, F), ValueError, "takes 2-D input; X has shape"),
         (lambda X, y, F: (X, None, F), ValueError, "requires y"),
     ],
 )

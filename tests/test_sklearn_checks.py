@@ -1,8 +1,12 @@
 """scikit-learn's estimator checks, with every expected failure named and explained."""
 
+import numpy as np
+import scipy.sparse as sp
+import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_aft import AFTClassifier, AFTRegressor
+from sklearn_aft.teachers import FunctionEmbedder, TeacherUnion, TorchEmbedder
 
 EXPECTED_FAILURES = {
     AFTClassifier: {
@@ -28,4 +32,22 @@ def _expected(estimator):
     [AFTClassifier(random_state=0), AFTRegressor(random_state=0)], expected_failed_checks=_expected
 )
 def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def dense_tanh(X):
+    """A numeric teacher function for the checks (which also feed sparse matrices and lists)."""
+    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    return np.tanh(X)
+
+
+# Image and text teachers cannot take the checks' random 2-D floats; they are tested in test_teachers.py.
+@parametrize_with_checks(
+    [
+        TorchEmbedder(torch.nn.Tanh),
+        FunctionEmbedder(dense_tanh),
+        TeacherUnion([("tanh", TorchEmbedder(torch.nn.Tanh)), ("fn", FunctionEmbedder(dense_tanh))]),
+    ]
+)
+def test_numeric_teachers_sklearn_compatible(estimator, check):
     check(estimator)

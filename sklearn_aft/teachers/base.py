@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import _num_samples
 from tqdm.auto import tqdm
 
 from sklearn_aft._device import resolve_device
@@ -89,9 +90,10 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self._check_batch_size()
         inputs = self._validate_input(X)
         features = np.asarray(self._embed(inputs), dtype=np.float32)
-        if features.ndim != 2 or features.shape[0] != len(inputs):
+        n_samples = _num_samples(inputs)
+        if features.ndim != 2 or features.shape[0] != n_samples:
             raise RuntimeError(
-                f"{type(self).__name__} produced features of shape {features.shape} for {len(inputs)} inputs; "
+                f"{type(self).__name__} produced features of shape {features.shape} for {n_samples} inputs; "
                 "expected (n_samples, embedding_dim)"
             )
         return features

@@ -95,6 +95,8 @@ def _teacher_key(teacher) -> str | None:
 
 
 def _cached_transform(teacher, X, folder: Path) -> np.ndarray:
+    if sp.issparse(X):
+        X = X.tocsr()  # row-sliceable
     paths_are_files = not teacher.__sklearn_tags__().input_tags.string
     keys = sample_keys(X, paths_are_files=paths_are_files)
     store = _load_store(folder)
@@ -130,8 +132,7 @@ def sample_keys(X, *, paths_are_files: bool = False) -> list[str]:
         X = sp.csr_matrix(X)
         head = f"csr|{X.dtype.str}|{X.shape[1]}".encode()
         return [
-            _digest(head, X.indices[a:b].tobytes(), X.data[a:b].tobytes())
-            for a, b in zip(X.indptr[:-1], X.indptr[1:])
+            _digest(head, X.indices[a:b].tobytes(), X.data[a:b].tobytes()) for a, b in zip(X.indptr[:-1], X.indptr[1:])
         ]
     if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # DataFrame: each row's values, column names included
         head = repr((list(X.columns), [str(t) for t in X.dtypes])).encode()

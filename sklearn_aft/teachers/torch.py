@@ -10,6 +10,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, validate_data
@@ -202,6 +203,10 @@ class FunctionEmbedder(BaseTeacher):
             super()._check_batch_size()
 
     def _validate_input(self, X, reset: bool = False):
+        if sp.issparse(X):  # COO/DIA/... cannot be row-sliced
+            X = X.tocsr()
+        elif not hasattr(X, "__len__") and hasattr(X, "__array__"):
+            X = np.asarray(X)
         if X is None or isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
             raise TypeError(f"FunctionEmbedder takes a sequence or array of inputs, got {type(X).__name__}")
         if _num_samples(X) == 0:
@@ -233,3 +238,10 @@ class FunctionEmbedder(BaseTeacher):
 
     def _embedding_dim(self, inputs) -> int:
         return self._embed(_safe_indexing(inputs, [0])).shape[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.no_validation = True  # like FunctionTransformer(validate=False): func decides what it accepts
+        tags.input_tags.string = True
+        tags.input_tags.sparse = True
+        return tags

@@ -79,6 +79,11 @@ class TeacherUnion(TransformerMixin, _BaseComposition):
     def _stack(features: list[np.ndarray]) -> TeacherFeatures:
         return concat_teachers([np.asarray(f, dtype=np.float32) for f in features])
 
+    @property
+    def n_features_in_(self) -> int:
+        """Number of input columns, as the first teacher counts them (when it does)."""
+        return self.teachers_[0][1].n_features_in_
+
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """``<teacher name>__<feature name>`` for every output column."""
         check_is_fitted(self, "teachers_")
@@ -91,6 +96,7 @@ class TeacherUnion(TransformerMixin, _BaseComposition):
         tags.requires_fit = any(t.__sklearn_tags__().requires_fit for t in teachers)
         tags.input_tags.two_d_array = all(t.__sklearn_tags__().input_tags.two_d_array for t in teachers)
         tags.input_tags.string = any(t.__sklearn_tags__().input_tags.string for t in teachers)
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
 
