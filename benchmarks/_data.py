@@ -81,6 +81,26 @@ def teacher_features(name: str) -> dict[str, np.ndarray]:
     return feats
 
 
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def load_cifar_mini() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The CIFAR-10 slice bundled with the tests (``tests/data/cifar10_mini.tar.gz``, 30 train / 20 test
+    JPEGs per class): ``{"train": (uint8 (300, 32, 32, 3), labels), "test": (200 images, labels)}``."""
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    out: dict[str, tuple[list, list]] = {"train": ([], []), "test": ([], [])}
+    with tarfile.open(Path(__file__).parents[1] / "tests" / "data" / "cifar10_mini.tar.gz") as tf:
+        for member in sorted(tf.getmembers(), key=lambda m: m.name):
+            split, label, _ = member.name.split("/")
+            out[split][0].append(np.asarray(Image.open(io.BytesIO(tf.extractfile(member).read())).convert("RGB")))
+            out[split][1].append(CIFAR_CLASSES.index(label))
+    return {k: (np.stack(images), np.asarray(labels)) for k, (images, labels) in out.items()}
+
+
 if __name__ == "__main__":
     for ds in DATASETS:
         f = teacher_features(ds)

@@ -71,3 +71,24 @@ def test_aft_with_unlabeled_rows_beats_the_plain_student(trec):
     # measured: plain 0.63, AFT 0.68, teacher probe 0.77 (seed 0)
     assert np.mean(aft) >= np.mean(plain) + 0.02
     assert np.mean(probe) > np.mean(aft)  # the student does not see what the teacher sees
+
+
+@pytest.mark.slow
+def test_sentence_embedder_as_the_estimators_teacher(trec, tmp_path):
+    """SentenceEmbedder reproduces the fixture's MiniLM features, and teacher=SentenceEmbedder() with the raw
+    texts routed as teacher_input trains the same student as the precomputed features."""
+    import sklearn
+
+    from sklearn_aft.teachers import SentenceEmbedder
+
+    x_tr, y_tr, f_tr = (v[:300] for v in trec["train"])
+    x_te = trec["test"][0]
+    features = SentenceEmbedder().transform(x_tr)
+    cosine = (features * f_tr).sum(1) / np.linalg.norm(f_tr, axis=1)
+    assert cosine.min() > 0.999  # the fixture is stored as float16
+    precomputed = _student(0, max_epochs=30).fit(x_tr, y_tr, aftclassifier__teacher_features=features)
+    with sklearn.config_context(enable_metadata_routing=True):
+        student = _student(0, max_epochs=30, teacher=SentenceEmbedder(batch_size=64), memory=tmp_path)
+        student[-1].set_fit_request(teacher_input=True)
+        student.fit(x_tr, y_tr, teacher_input=x_tr)
+    np.testing.assert_allclose(student.predict_proba(x_te), precomputed.predict_proba(x_te), rtol=1e-4, atol=1e-5)

@@ -175,3 +175,21 @@ def test_image_student_with_image_teacher(cifar_mini):
         clf.predict(images[:8].reshape(8, -1))
     with pytest.raises(ValueError, match="takes 2-D input"):
         AFTClassifier(teacher=teacher, max_epochs=1).fit(images, labels)
+
+
+def test_timm_student_from_a_local_checkpoint(tmp_path):
+    timm = pytest.importorskip("timm")
+    from sklearn_aft.students import TimmStudent
+
+    torch.manual_seed(0)
+    source = timm.create_model("test_resnet", pretrained=False, num_classes=1000)  # an ImageNet-style head
+    torch.save(source.state_dict(), tmp_path / "resnet.pth")
+    student = TimmStudent(output_dim=3, model_name="test_resnet", weights=tmp_path / "resnet.pth")
+    body = {k: v for k, v in source.state_dict().items() if not k.startswith("fc.")}
+    for key, value in body.items():
+        torch.testing.assert_close(student.model.state_dict()[key], value)
+    assert student.model.get_classifier().out_features == 3  # a new head for the task
+    out, features = student(torch.randint(0, 256, (2, 24, 24, 3), dtype=torch.uint8))
+    assert out.shape == (2, 3) and features.shape == (2, student.feature_dim)
+    scratch = TimmStudent(output_dim=3, model_name="test_resnet")  # no weights: from scratch, on purpose
+    assert not torch.equal(scratch.model.state_dict()["conv1.0.weight"], body["conv1.0.weight"])
