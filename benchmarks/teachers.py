@@ -72,32 +72,29 @@ def text_teacher_row(texts: list[str], batch_size: int, repeats: int) -> tuple:
     return "SentenceEmbedder / SentenceTransformer.encode", f"{len(texts)} texts", ours_rate, bare_rate
 
 
-def image_teacher_rows(images: np.ndarray, batch_size: int, repeats: int) -> list[tuple]:
+def image_teacher_row(images: np.ndarray, batch_size: int, repeats: int, channels_last: bool) -> tuple:
     import timm
 
-    rows = []
-    for channels_last in (False, True):
-        ours = efficientnet_lite(0, image_size=128, batch_size=batch_size, device="cpu", channels_last=channels_last)
-        ours.fit(images[:1])
-        model = ours._model()  # the same loaded network: the comparison is of the loops around it
-        transform = timm.data.create_transform(**ours.data_config(), is_training=False)
+    ours = efficientnet_lite(0, image_size=128, batch_size=batch_size, device="cpu", channels_last=channels_last)
+    ours.fit(images[:1])
+    model = ours._model()  # the same loaded network: the comparison is of the loops around it
+    transform = timm.data.create_transform(**ours.data_config(), is_training=False)
 
-        def plain_loop():
-            out = []
-            with torch.no_grad():
-                for start in range(0, len(images), batch_size):
-                    x = torch.from_numpy(images[start : start + batch_size]).permute(0, 3, 1, 2).float() / 255
-                    x = transform(x)
-                    if channels_last:
-                        x = x.contiguous(memory_format=torch.channels_last)
-                    out.append(model(x).numpy())
-            return np.concatenate(out)
+    def plain_loop():
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                x = torch.from_numpy(images[start : start + batch_size]).permute(0, 3, 1, 2).float() / 255
+                x = transform(x)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                out.append(model(x).numpy())
+        return np.concatenate(out)
 
-        np.testing.assert_allclose(ours.transform(images[:8]), plain_loop()[:8], rtol=1e-4, atol=1e-4)
-        ours_rate, bare_rate = compare(lambda: ours.transform(images), plain_loop, len(images), repeats)
-        name = "TimmEmbedder / no_grad loop" + (" (channels_last)" if channels_last else "")
-        rows.append((name, f"{len(images)} images, lite0 128 px", ours_rate, bare_rate))
-    return rows
+    np.testing.assert_allclose(ours.transform(images[:8]), plain_loop()[:8], rtol=1e-4, atol=1e-4)
+    ours_rate, bare_rate = compare(lambda: ours.transform(images), plain_loop, len(images), repeats)
+    name = "TimmEmbedder / no_grad loop" + (" (channels_last)" if channels_last else "")
+    return name, f"{len(images)} images, lite0 128 px", ours_rate, bare_rate
 
 
 def text_inference_row(repeats: int) -> tuple:
@@ -147,7 +144,7 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     rows = [text_teacher_row(texts, args.batch_size, args.repeats)]
-    rows += image_teacher_rows(images, args.batch_size, args.repeats)
+    rows += [image_teacher_row(images, args.batch_size, args.repeats, cl) for cl in (False, True)]
     for name, inputs, a, b in rows:
         lines.append(f"| {name} | {inputs} | {a:.1f} | {b:.1f} | {a / b:.3f} |")
     name, inputs, a, b, (acc_student, acc_probe) = text_inference_row(args.repeats)

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
@@ -125,26 +125,33 @@ class BaseAFT(BaseEstimator):
             raise TypeError(f"optimizer must be a name or a torch.optim.Optimizer class, got {self.optimizer!r}")
 
     # -- fitting -------------------------------------------------------------------------------------
-    def _validate_X(self, X, reset: bool, input_ndim: int | None = 2):
-        # Students declare the input rank they take (MLP: 2, image students: 4); None means any.
-        if input_ndim is not None and getattr(X, "ndim", 2) > 2 and X.ndim != input_ndim:
+    def _validate_X(self, X, reset: bool, student=None):
+        """Check the student's input. ``student`` (class or instance) may declare ``input_ndim`` (MLP: 2,
+        image students: 4; absent: any rank) and a ``prepare_input`` that checks and lays out its own input."""
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        input_ndim = getattr(student, "input_ndim", None) if student is not None else 2
+        ndim = getattr(X, "ndim", 2)
+        prepare = getattr(student, "prepare_input", None)
+        if input_ndim is not None and ndim > 2 and ndim != input_ndim and prepare is None:
             raise ValueError(
                 f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}"
                 + (". Images need an image student, e.g. module='timm'" if input_ndim == 2 else "")
             )
-        nd = input_ndim != 2
-        keep_uint8 = nd and getattr(X, "dtype", None) == np.uint8  # images: the student scales them
-        kwargs = dict(
-            accept_sparse="csr",
-            allow_nd=nd,
-            dtype=None if keep_uint8 else np.float32,
-            ensure_min_samples=1 if not reset else 2,
-        )
-        if nd and getattr(X, "ndim", 2) > 2:
-            # Images: no n_features_in_ (uint8 NHWC and float NCHW are both accepted; the network checks sizes).
-            X = check_array(X, input_name="X", **kwargs)
+        if prepare is not None and ndim > 2:
+            X = prepare(np.asarray(X))  # images: no n_features_in_; the student checks layout, dtype and range
         else:
-            X = validate_data(self, X, reset=reset, **kwargs)
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse="csr",
+                allow_nd=input_ndim != 2,
+                dtype=np.float32,
+                ensure_min_samples=1 if not reset else 2,
+            )
+        if X.shape[0] < (2 if reset else 1):
+            raise ValueError(f"X has {X.shape[0]} sample(s); fit needs at least 2")
         if input_ndim is not None and X.ndim != input_ndim:
             raise ValueError(f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}")
         return X
@@ -183,8 +190,7 @@ class BaseAFT(BaseEstimator):
         if teacher_input is not None and self.teacher is None:
             raise ValueError("teacher_input is what the teacher embeds: it needs the teacher parameter to be set")
         X_raw = X
-        self._input_ndim = getattr(student_cls, "input_ndim", None)
-        X = self._validate_X(X, reset=True, input_ndim=self._input_ndim)
+        X = self._validate_X(X, reset=True, student=student_cls)
         y_train = self._prepare_targets(y, X.shape[0])
         if self.teacher is not None and transfer_cls.requires_teacher:
             teacher_features = self._teacher_features(X_raw, teacher_input, X.shape[0])
@@ -287,7 +293,7 @@ class BaseAFT(BaseEstimator):
     def _forward_outputs(self, X) -> np.ndarray:
         """Student outputs (after the criterion's non-linearity) for X; never touches a teacher."""
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False, input_ndim=getattr(self, "_input_ndim", 2))
+        X = self._validate_X(X, reset=False, student=self.net_.module_)
         return self.net_.predict_proba(TransferDataset(X))
 
     @property

@@ -17,6 +17,7 @@ import torch
 KeyMap = None | str | Mapping[str, str] | Callable[[str], str]
 
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "module")
+_TENSOR_KINDS = {"weight", "bias", "running_mean", "running_var"}
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError, ValueError):
@@ -89,7 +90,11 @@ def remap_state_dict(
     if callable(key_map):
         return {key_map(k): v for k, v in state.items()}
     if isinstance(key_map, Mapping):
-        return {key_map.get(k, k): v for k, v in state.items()}
+        renamed = [key_map.get(k, k) for k in state]
+        clashes = sorted({k for k in renamed if renamed.count(k) > 1})
+        if clashes:
+            raise ValueError(f"key_map sends several checkpoint tensors to the same name(s): {clashes[:3]}")
+        return dict(zip(renamed, state.values()))
     if key_map != "position":
         raise ValueError(f"key_map must be None, 'position', a dict or a callable, got {key_map!r}")
     ours = [(k, v) for k, v in target.items() if not _is_buffer_count(k)]
@@ -102,6 +107,13 @@ def remap_state_dict(
         )
     remapped = {}
     for i, ((our_key, our_value), (their_key, their_value)) in enumerate(zip(ours, theirs)):
+        ours_kind, theirs_kind = our_key.rsplit(".", 1)[-1], their_key.rsplit(".", 1)[-1]
+        if ours_kind in _TENSOR_KINDS and theirs_kind in _TENSOR_KINDS and ours_kind != theirs_kind:
+            # same shape is not enough: a BatchNorm's weight, bias, mean and variance all share one
+            raise ValueError(
+                f"key_map='position': tensor {i} does not fit: checkpoint {their_key!r} is a {theirs_kind}, "
+                f"model {our_key!r} a {ours_kind}; the two orders differ"
+            )
         if our_value.shape != their_value.shape:
             raise ValueError(
                 f"key_map='position': tensor {i} does not fit: checkpoint {their_key!r} has shape "

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import NotFittedError
 
 from sklearn_aft import AFTClassifier, AFTRegressor
@@ -111,3 +112,21 @@ def test_regressor_target_errors(toy):
         AFTRegressor(**FAST).fit(X, np.where(np.arange(len(y)) == 0, np.inf, y), teacher_features=F)
     with pytest.raises(ValueError, match="at least 2 labeled samples.*got 1 sample"):
         AFTRegressor(**FAST).fit(X, np.where(np.arange(len(y)) == 0, 1.0, np.nan), teacher_features=F)
+
+
+def test_uint8_tabular_input_is_cast_for_any_student(toy):
+    """uint8 columns (one-hot from get_dummies) reach a student as float32, whatever the module."""
+    X, y, _ = toy
+    X8 = (X > 0).astype(np.uint8)
+
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(5, 2)
+
+        def forward(self, X):
+            return self.layer(X), X
+
+    for module in ("mlp", Linear()):
+        clf = AFTClassifier(module=module, transfer="none", max_epochs=2, random_state=0).fit(X8, y)
+        assert clf.predict(X8).shape == (len(y),)

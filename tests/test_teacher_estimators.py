@@ -32,7 +32,9 @@ def test_teacher_param_equals_precomputed_features(toy):
     precomputed = AFTClassifier(**params).fit(X, y, teacher_features=teacher.transform(X))
     np.testing.assert_allclose(with_teacher.predict_proba(X), precomputed.predict_proba(X), rtol=1e-5, atol=1e-6)
     assert with_teacher.teacher_blocks_ == (12,)
-    assert with_teacher.teacher is teacher  # parameters stay untouched
+    # the parameter is left as given: a clone did the work
+    assert with_teacher.teacher is teacher and not hasattr(teacher, "embedding_dim_")
+    assert teacher.get_params() == FunctionEmbedder(counting_teacher).get_params()
 
 
 def big_teacher() -> torch.nn.Module:
@@ -74,8 +76,9 @@ def test_nested_teacher_params_in_grid_search(toy):
     clone_ = clone(clf)
     assert clone_.teacher.batch_size == 16 and clone_.get_params()["transfer__beta"] == 0.5
     grid = GridSearchCV(clf, {"teacher__batch_size": [8, 64], "transfer__beta": [0.5, 2.0]}, cv=3).fit(X, y)
-    assert grid.best_estimator_.teacher.batch_size in (8, 64)
-    assert len(grid.cv_results_["params"]) == 4
+    assert list(grid.cv_results_["param_teacher__batch_size"]) == [8, 8, 64, 64]
+    assert grid.best_estimator_.teacher.batch_size == grid.best_params_["teacher__batch_size"]
+    assert clf.teacher.batch_size == 16  # the searched estimator itself is untouched
 
 
 def test_grid_search_runs_the_teacher_once_per_distinct_sample(toy, tmp_path):
@@ -171,6 +174,11 @@ def test_image_student_with_image_teacher(cifar_mini):
     assert proba.shape == (8, 10)
     as_float = images[:8].transpose(0, 3, 1, 2).astype(np.float32) / 255  # the other accepted layout
     np.testing.assert_allclose(clf.predict_proba(as_float), proba, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba(torch.from_numpy(images[:8])), proba, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        clf.predict(as_float * 255)
+    grey = clf.predict_proba(images[:8, :, :, 0])  # (N, H, W) grey, expanded to 3 channels
+    assert grey.shape == (8, 10)
     with pytest.raises(ValueError, match="takes 4-D input"):
         clf.predict(images[:8].reshape(8, -1))
     with pytest.raises(ValueError, match="takes 2-D input"):

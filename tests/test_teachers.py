@@ -168,8 +168,13 @@ def test_timm_embedder_foreign_state_dict_by_position(vit_weights, tmp_path):
 
 
 class _Payload:
+    """Unpickling it would create a file: the proof that code ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
     def __reduce__(self):
-        return (print, ("this would have run",))
+        return (open, (self.path, "w"))
 
 
 def test_timm_embedder_weights_errors(tmp_path):
@@ -178,11 +183,12 @@ def test_timm_embedder_weights_errors(tmp_path):
         TimmEmbedder("test_vit").fit(images)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         TimmEmbedder("test_vit", weights=tmp_path / "missing.safetensors").transform(images)
-    torch.save({"weight": torch.zeros(2), "payload": _Payload()}, tmp_path / "evil.pth")
+    torch.save({"weight": torch.zeros(2), "payload": _Payload(tmp_path / "pwned")}, tmp_path / "evil.pth")
     from sklearn_aft._weights import UnsafeCheckpointError
 
     with pytest.raises(UnsafeCheckpointError, match="would run code"):
         TimmEmbedder("test_vit", weights=tmp_path / "evil.pth").transform(images)
+    assert not (tmp_path / "pwned").exists()
     with pytest.raises(ValueError, match="Unknown model|list_models"):
         TimmEmbedder("no_such_net", weights="random").transform(images)
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
@@ -206,6 +212,19 @@ def test_timm_embedder_weights_errors(tmp_path):
 def test_timm_embedder_rejects_bad_images(bad, error, match):
     with pytest.raises(error, match=match):
         TimmEmbedder("test_vit", weights="random").transform(bad)
+
+
+def test_position_key_map_checks_tensor_kinds_and_dict_clashes(tmp_path):
+    from sklearn_aft._weights import remap_state_dict
+
+    target = {"bn.weight": torch.ones(3), "bn.bias": torch.zeros(3)}
+    swapped = {"norm.bias": torch.zeros(3), "norm.weight": torch.ones(3)}  # same shapes, another order
+    with pytest.raises(ValueError, match="is a bias"):
+        remap_state_dict(swapped, target, "position")
+    with pytest.raises(ValueError, match="same name"):
+        remap_state_dict(swapped, target, {"norm.bias": "bn.weight", "norm.weight": "bn.weight"})
+    with pytest.raises(TypeError, match="sets"):
+        efficientnet_lite(0, weights="other.pth")
 
 
 def test_timm_embedder_image_size_mean_std_and_pickle():
@@ -249,6 +268,11 @@ def test_torch_embedder_class_factory_instance_and_weights(tmp_path):
         np.testing.assert_allclose(teacher.fit_transform(X), expected, rtol=1e-5, atol=1e-6)
         assert teacher.embedding_dim_ == 3 and teacher.n_features_in_ == 4
     assert len(pickle.dumps(TorchEmbedder("torch.nn:Linear", module_kwargs=kwargs))) < 2_000
+    # the user's module is left as it was: weights, mode and device
+    mine = torch.nn.Linear(4, 3).train()
+    before = {k: v.clone() for k, v in mine.state_dict().items()}
+    TorchEmbedder(mine, weights=tmp_path / "linear.pth").transform(X)
+    assert mine.training and all(torch.equal(before[k], v) for k, v in mine.state_dict().items())
     with pytest.raises(ValueError, match="4 features"):
         TorchEmbedder(linear).fit(X).transform(X[:, :3])
     with pytest.raises(TypeError, match="not a torch nn.Module"):

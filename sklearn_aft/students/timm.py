@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -55,7 +56,7 @@ class TimmStudent(nn.Module):
         model_kwargs: dict | None = None,
     ) -> None:
         super().__init__()
-        from sklearn_aft.teachers.timm import build_timm_model, import_timm
+        from sklearn_aft._timm import build_timm_model, import_timm
 
         timm = import_timm()
         weights = "random" if weights is None else weights  # a student may start from scratch: it is trained
@@ -64,9 +65,19 @@ class TimmStudent(nn.Module):
         config = timm.data.resolve_model_data_config(self.model)
         self.in_chans = int(config["input_size"][0])
         shape = (1, -1, 1, 1)
-        self.register_buffer("mean", torch.tensor(mean or config["mean"], dtype=torch.float32).view(shape))
-        self.register_buffer("std", torch.tensor(std or config["std"], dtype=torch.float32).view(shape))
+        mean = config["mean"] if mean is None else mean
+        std = config["std"] if std is None else std
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).reshape(shape))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).reshape(shape))
         self.feature_dim = int(getattr(self.model, "head_hidden_size", None) or self.model.num_features)
+
+    @staticmethod
+    def prepare_input(X: np.ndarray) -> np.ndarray:
+        """Check image arrays as the estimators pass them: uint8 ``(N, H, W, C)`` or ``(N, H, W)``, or float
+        ``(N, C, H, W)`` in [0, 1] (the same rules as :class:`~sklearn_aft.teachers.TimmEmbedder`)."""
+        from sklearn_aft._timm import check_image_array
+
+        return check_image_array(X, "TimmStudent")
 
     def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if X.dtype == torch.uint8:  # (N, H, W, C) 0-255, as images are stored

@@ -15,25 +15,68 @@ from tqdm.auto import tqdm
 
 from sklearn_aft._device import resolve_device
 
+
+def fingerprint(value) -> tuple[str, bool]:
+    """A hash of a parameter value and whether it is stable across processes.
+
+    Functions (lambdas and closures included) are hashed by their code, defaults and closure values, so
+    editing a function's body changes the hash; other values by their pickled content (``joblib.hash``).
+    A value that cannot be pickled gets an identity-based hash, valid in this process only.
+    """
+    code = getattr(value, "__code__", None)
+    if code is not None:
+        closure = [cell.cell_contents for cell in (value.__closure__ or ())]
+        parts = [_code_parts(code), value.__defaults__, value.__kwdefaults__, closure]
+        inner = [fingerprint(p) for p in parts]
+        name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+        return joblib.hash((name, [h for h, _ in inner])), all(ok for _, ok in inner)
+    if isinstance(value, dict):
+        inner = {str(k): fingerprint(v) for k, v in value.items()}
+        return joblib.hash({k: h for k, (h, _) in inner.items()}), all(ok for _, ok in inner.values())
+    if isinstance(value, list | tuple):
+        inner = [fingerprint(v) for v in value]
+        return joblib.hash([h for h, _ in inner]), all(ok for _, ok in inner)
+    try:
+        return joblib.hash(value), True
+    except Exception:  # unpicklable (a lambda inside an object, an open handle, ...)
+        return f"id:{type(value).__qualname__}:{id(value)}", False
+
+
+def _code_parts(code) -> tuple:
+    consts = tuple(_code_parts(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts)
+    return code.co_code, consts, code.co_names
+
+
 #: Loaded models shared by every teacher instance (clones included) in this process, least recently
 #: used first. Clones made by GridSearchCV then load a model once, and no instance holds weights,
 #: so pickles of teachers and of fitted estimators never contain them.
 _MODELS: OrderedDict[str, object] = OrderedDict()
 _MODELS_LOCK = threading.Lock()
+_LOADING: dict[str, threading.Lock] = {}
 MAX_SHARED_MODELS = 4
 
 
 def shared_model(key: str, load: Callable[[], object]) -> object:
-    """The model loaded under ``key``, loading it with ``load()`` on first use."""
+    """The model loaded under ``key``, loading it with ``load()`` on first use (once, even from threads).
+
+    At most ``MAX_SHARED_MODELS`` models stay loaded, least recently used dropped first;
+    :func:`clear_model_cache` drops them all (e.g. to free GPU memory).
+    """
     with _MODELS_LOCK:
         if key in _MODELS:
             _MODELS.move_to_end(key)
             return _MODELS[key]
-    model = load()
-    with _MODELS_LOCK:
-        _MODELS[key] = model
-        while len(_MODELS) > MAX_SHARED_MODELS:
-            _MODELS.popitem(last=False)
+        loading = _LOADING.setdefault(key, threading.Lock())
+    with loading:  # one thread loads; the others wait for it
+        with _MODELS_LOCK:
+            if key in _MODELS:
+                return _MODELS[key]
+        model = load()
+        with _MODELS_LOCK:
+            _MODELS[key] = model
+            _LOADING.pop(key, None)
+            while len(_MODELS) > MAX_SHARED_MODELS:
+                _MODELS.popitem(last=False)
     return model
 
 
@@ -107,8 +150,12 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _model_key(self) -> str:
         """What identifies the loaded model; families with weight files add their modification time."""
-        speed = set(self._speed_params)
-        return joblib.hash({k: v for k, v in self.get_params(deep=False).items() if k not in speed})
+        speed = set(self._speed_params) - {"channels_last"}
+        return fingerprint({k: v for k, v in self.get_params(deep=False).items() if k not in speed})[0]
+
+    def _precision(self) -> str:
+        """The arithmetic the features come from (part of the embedding cache key)."""
+        return "bfloat16" if getattr(self, "amp", False) and self._device.startswith("cuda") else "float32"
 
     def _embedding_dim(self, inputs: Sequence) -> int:
         # Default: embed the first input. Families that know their width say so without a forward pass.
@@ -123,7 +170,8 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return resolve_device(getattr(self, "device", "cpu"))
 
     def _model(self):
-        return shared_model(f"{type(self).__qualname__}|{self._model_key()}|{self._device}", self._load)
+        cls = type(self)
+        return shared_model(f"{cls.__module__}.{cls.__qualname__}|{self._model_key()}|{self._device}", self._load)
 
     def _check_batch_size(self) -> None:
         bs = self.batch_size

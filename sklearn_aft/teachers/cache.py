@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 import warnings
 from pathlib import Path
@@ -20,23 +21,37 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.validation import _num_samples
 
 from sklearn_aft._features import concat_teachers
 
-CACHE_FOLDER = "sklearn_aft_embeddings"
+#: Where the embeddings live inside a cache directory: next to joblib.Memory's own entries, so that
+#: ``joblib.Memory(directory).clear()`` removes them too.
+CACHE_FOLDER = Path("joblib") / "sklearn_aft_embeddings"
 
 
 def cache_location(memory) -> Path | None:
-    """The folder behind ``memory``: None, a path, or a ``joblib.Memory`` (None when it caches nothing)."""
+    """The embedding folder behind ``memory``: None, a path, or a ``joblib.Memory`` (None: no caching)."""
     if memory is None:
         return None
     if isinstance(memory, joblib.Memory):
-        return None if memory.location is None else Path(memory.location)
+        return None if memory.location is None else Path(memory.location) / CACHE_FOLDER
     if isinstance(memory, str | os.PathLike):
-        return Path(memory).expanduser()
+        return Path(memory).expanduser() / CACHE_FOLDER
     raise TypeError(f"memory must be None, a directory path or a joblib.Memory, got {type(memory).__name__}")
+
+
+def clear_embedding_cache(memory) -> None:
+    """Delete every cached teacher feature under ``memory`` (a directory or a ``joblib.Memory``).
+
+    ``joblib.Memory(directory).clear()`` does the same, along with joblib's own entries.
+    """
+    location = cache_location(memory)
+    if location is not None:
+        shutil.rmtree(location, ignore_errors=True)
+        for folder in [f for f in _STORES if location in f.parents]:
+            del _STORES[folder]
 
 
 def embed(teacher, X, *, memory=None):
@@ -73,32 +88,42 @@ def embed(teacher, X, *, memory=None):
     if isinstance(teacher, TeacherUnion):
         return concat_teachers([embed(t, X, memory=memory) for _, t in teacher._checked()])
     teacher = clone(teacher)
-    learns = teacher.__sklearn_tags__().requires_fit
+    tags = get_tags(teacher)
     location = cache_location(memory)
-    key = None if (location is None or learns) else _teacher_key(teacher)
-    if learns and location is not None:
+    key = None if (location is None or tags.requires_fit) else _teacher_key(teacher)
+    if tags.requires_fit and location is not None:
         warnings.warn(f"{type(teacher).__name__} learns from its input (requires_fit): its features are not cached")
-    if key is None:
-        return np.asarray(teacher.fit_transform(X) if learns else teacher.transform(X), dtype=np.float32)
-    return _cached_transform(teacher, X, location / CACHE_FOLDER / key)
+    if key is not None:
+        if sp.issparse(X):
+            X = X.tocsr()  # row-sliceable
+        keys = sample_keys(X, paths_are_files=not tags.input_tags.string)
+        if keys is not None:
+            return _cached_transform(teacher, X, keys, location / key)
+    return np.asarray(teacher.fit_transform(X) if tags.requires_fit else teacher.transform(X), dtype=np.float32)
 
 
 def _teacher_key(teacher) -> str | None:
+    from sklearn_aft.teachers.base import fingerprint
+
     speed = set(getattr(teacher, "_speed_params", ()))
     params = {k: v for k, v in teacher.get_params(deep=False).items() if k not in speed}
-    model_key = teacher._model_key() if hasattr(teacher, "_model_key") else None  # weights files' mtime, size
     try:
-        return joblib.hash((type(teacher).__module__, type(teacher).__qualname__, params, model_key))
-    except Exception as exc:  # e.g. a lambda as a parameter: cannot be keyed
-        warnings.warn(f"teacher features are not cached: the teacher's parameters cannot be hashed ({exc})")
+        model_key = teacher._model_key() if hasattr(teacher, "_model_key") else None  # weights' mtime, size
+        precision = teacher._precision() if hasattr(teacher, "_precision") else None  # bfloat16 on CUDA
+        value, stable = fingerprint((type(teacher).__module__, type(teacher).__qualname__, params))
+    except Exception as exc:
+        warnings.warn(f"teacher features are not cached: the teacher could not be identified ({exc})")
         return None
+    if not stable:
+        warnings.warn(
+            f"teacher features are not cached: a parameter of {type(teacher).__name__} cannot be hashed across "
+            "processes (e.g. an object holding a lambda); use module-level functions and picklable values"
+        )
+        return None
+    return joblib.hash((value, model_key, precision))
 
 
-def _cached_transform(teacher, X, folder: Path) -> np.ndarray:
-    if sp.issparse(X):
-        X = X.tocsr()  # row-sliceable
-    paths_are_files = not teacher.__sklearn_tags__().input_tags.string
-    keys = sample_keys(X, paths_are_files=paths_are_files)
+def _cached_transform(teacher, X, keys: list[str], folder: Path) -> np.ndarray:
     store = _load_store(folder)
     first_index: dict[str, int] = {}
     for i, k in enumerate(keys):
@@ -120,8 +145,9 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def sample_keys(X, *, paths_are_files: bool = False) -> list[str]:
-    """A content hash per sample of X (rows of arrays/sparse/frames, items of sequences).
+def sample_keys(X, *, paths_are_files: bool = False) -> list[str] | None:
+    """A content hash per sample of X (rows of arrays/sparse/frames, items of sequences); None when some
+    sample cannot be hashed (the features are then computed without the cache).
 
     With ``paths_are_files``, strings and paths that name existing files are keyed by path, modification
     time and size, so an edited image is embedded again.
@@ -129,27 +155,52 @@ def sample_keys(X, *, paths_are_files: bool = False) -> list[str]:
     if hasattr(X, "detach"):  # torch tensor
         X = X.detach().cpu().numpy()
     if sp.issparse(X):
-        X = sp.csr_matrix(X)
+        X = sp.csr_matrix(X, copy=True)
+        X.sum_duplicates()  # one canonical form per matrix: sorted, no duplicate entries
         head = f"csr|{X.dtype.str}|{X.shape[1]}".encode()
         return [
-            _digest(head, X.indices[a:b].tobytes(), X.data[a:b].tobytes()) for a, b in zip(X.indptr[:-1], X.indptr[1:])
+            _digest(head, f"|{b - a}|".encode(), X.indices[a:b].astype(np.int64).tobytes(), X.data[a:b].tobytes())
+            for a, b in zip(X.indptr[:-1], X.indptr[1:])
         ]
-    if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # DataFrame: each row's values, column names included
-        head = repr((list(X.columns), [str(t) for t in X.dtypes])).encode()
-        return [_digest(head, repr(tuple(row)).encode()) for row in X.itertuples(index=False, name=None)]
+    if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # DataFrame: column names and dtypes, then the values
+        head = joblib.hash((list(map(str, X.columns)), [str(t) for t in X.dtypes])).encode()
+        if all(t.kind in "biuf" for t in X.dtypes):
+            rows = np.ascontiguousarray(X.to_numpy())
+            return [_digest(head, row.tobytes()) for row in rows]
+        try:
+            return [
+                _digest(head, *(_item_key(v, paths_are_files).encode() for v in row))
+                for row in X.itertuples(index=False, name=None)
+            ]
+        except _Unhashable:
+            return None
     if isinstance(X, np.ndarray) and X.dtype != object:
         rows = np.ascontiguousarray(X).reshape(X.shape[0], -1)
         head = f"{X.dtype.str}|{X.shape[1:]}".encode()
         return [_digest(head, row.tobytes()) for row in rows]
     if hasattr(X, "to_numpy"):
         X = X.to_numpy()
-    return [_item_key(item, paths_are_files) for item in (X[i] for i in range(_num_samples(X)))]
+    try:
+        return [_item_key(item, paths_are_files) for item in (X[i] for i in range(_num_samples(X)))]
+    except _Unhashable:
+        return None
+
+
+class _Unhashable(Exception):
+    pass
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a text too long for a file name, or with a NUL byte
+        return False
 
 
 def _item_key(item, paths_are_files: bool) -> str:
     if isinstance(item, str | os.PathLike) and (paths_are_files or isinstance(item, os.PathLike)):
         path = Path(item)
-        if path.is_file():
+        if _is_file(path):
             stat = path.stat()
             return _digest(f"file|{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}".encode())
     if isinstance(item, str):
@@ -160,7 +211,10 @@ def _item_key(item, paths_are_files: bool) -> str:
         return _digest(f"{item.dtype.str}|{item.shape}".encode(), np.ascontiguousarray(item).tobytes())
     if hasattr(item, "tobytes") and hasattr(item, "mode") and hasattr(item, "size"):  # PIL image
         return _digest(f"pil|{item.mode}|{item.size}".encode(), item.tobytes())
-    return _digest(b"obj|", joblib.hash(item).encode())
+    try:
+        return _digest(b"obj|", joblib.hash(item).encode())  # pickled content, never a repr
+    except Exception as exc:
+        raise _Unhashable from exc
 
 
 # -- the store ---------------------------------------------------------------------------------------------
@@ -169,9 +223,12 @@ _STORES: dict[Path, tuple[set[str], dict[str, np.ndarray]]] = {}
 
 
 def _load_store(folder: Path) -> dict[str, np.ndarray]:
+    shards = sorted(folder.glob("*.npz")) if folder.is_dir() else []
     seen, store = _STORES.setdefault(folder, (set(), {}))
-    if folder.is_dir():
-        for shard in sorted(folder.glob("*.npz")):
+    if not seen.issubset(s.name for s in shards):  # shards were deleted: forget what they held
+        seen, store = _STORES[folder] = (set(), {})
+    if shards:
+        for shard in shards:
             if shard.name in seen:
                 continue
             try:

