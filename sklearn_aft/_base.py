@@ -199,10 +199,11 @@ class BaseAFT(BaseEstimator):
             teacher, blocks = validate_teacher_features(teacher_features, X.shape[0])
         if not transfer_cls.requires_teacher:
             teacher, blocks = None, ()
-        dataset = TransferDataset(X, y_train, teacher)
+        sparse_batches = bool(getattr(student_cls, "accepts_sparse", False))
+        dataset = TransferDataset(X, y_train, teacher, sparse_batches=sparse_batches)
         labeled = dataset.labeled
         if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
-            dataset = TransferDataset(X[labeled], y_train[labeled])
+            dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device)
@@ -294,7 +295,8 @@ class BaseAFT(BaseEstimator):
         """Student outputs (after the criterion's non-linearity) for X; never touches a teacher."""
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False, student=self.net_.module_)
-        return self.net_.predict_proba(TransferDataset(X))
+        sparse_batches = bool(getattr(self.net_.module_, "accepts_sparse", False))
+        return self.net_.predict_proba(TransferDataset(X, sparse_batches=sparse_batches))
 
     @property
     def history_(self):

@@ -1,6 +1,7 @@
 """Batches for the private skorch net: student input, teacher features and targets stay row-aligned.
 
-Sparse inputs are densified one batch at a time (never the whole matrix). When some rows are unlabeled,
+Sparse inputs reach students that declare ``accepts_sparse`` (the MLP) as torch sparse batches, and other
+students densified one batch at a time (never the whole matrix). When some rows are unlabeled,
 every training batch mixes labeled rows (for the task loss) with unlabeled rows (for the transfer term).
 """
 
@@ -22,10 +23,13 @@ class TransferDataset(Dataset):
     ``({"X": tensor, "teacher": tensor}, y_tensor)``.
     """
 
-    def __init__(self, X, y: np.ndarray | None = None, teacher: np.ndarray | None = None) -> None:
+    def __init__(
+        self, X, y: np.ndarray | None = None, teacher: np.ndarray | None = None, sparse_batches: bool = False
+    ) -> None:
         self.X = X
         self.y = y
         self.teacher = teacher
+        self.sparse_batches = sparse_batches  # CSR rows as torch sparse tensors, for students that take them
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -42,11 +46,14 @@ class TransferDataset(Dataset):
     def __getitems__(self, indices) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         idx = np.asarray(indices)
         rows = self.X[idx]
-        if sp.issparse(rows):
-            rows = rows.toarray()
-        # uint8 stays uint8 (images: 4x less memory per batch; image students scale them themselves)
-        dtype = np.uint8 if rows.dtype == np.uint8 else np.float32
-        X = {"X": torch.from_numpy(np.ascontiguousarray(rows, dtype=dtype))}
+        if sp.issparse(rows) and self.sparse_batches:
+            X = {"X": _sparse_tensor(rows)}
+        else:
+            if sp.issparse(rows):
+                rows = rows.toarray()
+            # uint8 stays uint8 (images: 4x less memory per batch; image students scale them themselves)
+            dtype = np.uint8 if rows.dtype == np.uint8 else np.float32
+            X = {"X": torch.from_numpy(np.ascontiguousarray(rows, dtype=dtype))}
         if self.teacher is not None:
             X["teacher"] = torch.from_numpy(np.ascontiguousarray(self.teacher[idx]))
         y = torch.from_numpy(self.y[idx]) if self.y is not None else torch.zeros(len(idx))
@@ -54,6 +61,14 @@ class TransferDataset(Dataset):
 
     def __getitem__(self, index: int):
         return self.__getitems__([index])
+
+
+def _sparse_tensor(rows: sp.spmatrix) -> torch.Tensor:
+    coo = sp.coo_matrix(rows)
+    coo.sum_duplicates()  # sorted and unique: a coalesced torch tensor, without torch re-checking it
+    indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+    values = torch.from_numpy(coo.data.astype(np.float32, copy=False))
+    return torch.sparse_coo_tensor(indices, values, size=coo.shape, is_coalesced=True, check_invariants=False)
 
 
 class MixedBatchSampler(Sampler[list[int]]):
