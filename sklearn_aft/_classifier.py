@@ -159,7 +159,8 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Student input. Sparse matrices are densified one batch at a time.
+            Student input. Sparse matrices stay sparse: the MLP multiplies sparse batches, other students
+            get each batch densified. Image students take image arrays (see :mod:`sklearn_aft.teachers`).
         y : array-like of shape (n_samples,)
             Labels (ints or strings); ``-1`` marks an unlabeled row.
         teacher_features : array-like of shape (n_samples, d) or list of such arrays, default=None
