@@ -131,16 +131,14 @@ class BaseAFT(BaseEstimator):
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
         input_ndim = getattr(student, "input_ndim", None) if student is not None else 2
-        ndim = getattr(X, "ndim", 2)
         prepare = getattr(student, "prepare_input", None)
-        if input_ndim is not None and ndim > 2 and ndim != input_ndim and prepare is None:
-            raise ValueError(
-                f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}"
-                + (". Images need an image student, e.g. module='timm'" if input_ndim == 2 else "")
-            )
-        if prepare is not None and ndim > 2:
+        if prepare is not None and getattr(X, "ndim", 2) > 2:
             X = prepare(np.asarray(X))  # images: no n_features_in_; the student checks layout, dtype and range
+            if reset and X.shape[0] < 2:
+                raise ValueError(f"fit needs at least 2 samples; X has {X.shape[0]}")
         else:
+            if getattr(X, "ndim", 2) > 2:
+                self._check_rank(X, input_ndim)  # before scikit-learn's less specific message
             X = validate_data(
                 self,
                 X,
@@ -150,11 +148,15 @@ class BaseAFT(BaseEstimator):
                 dtype=np.float32,
                 ensure_min_samples=1 if not reset else 2,
             )
-        if X.shape[0] < (2 if reset else 1):
-            raise ValueError(f"X has {X.shape[0]} sample(s); fit needs at least 2")
-        if input_ndim is not None and X.ndim != input_ndim:
-            raise ValueError(f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}")
+        self._check_rank(X, input_ndim)
         return X
+
+    def _check_rank(self, X, input_ndim: int | None) -> None:
+        if input_ndim is not None and X.ndim != input_ndim:
+            hint = ". Images need an image student, e.g. module='timm'" if input_ndim == 2 else ""
+            raise ValueError(
+                f"the student module={self.module!r} takes {input_ndim}-D input; X has shape {X.shape}{hint}"
+            )
 
     def _fit_transactional(self, X, y, teacher_features, teacher_input):
         # A failed fit leaves a previously fitted estimator exactly as it was.
