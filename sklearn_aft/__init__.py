@@ -7,7 +7,7 @@ student with skorch and a transfer regulariser, by default Adaptive Feature Tran
 from sklearn_aft._classifier import AFTClassifier
 from sklearn_aft._features import TeacherFeatures, concat_teachers
 from sklearn_aft._regressor import AFTRegressor
-from sklearn_aft.registry import available_students, available_transfers
+from sklearn_aft.registry import available_students, available_teachers, available_transfers
 
 __version__ = "0.1.0"
 
@@ -17,6 +17,7 @@ __all__ = [
     "TeacherFeatures",
     "__version__",
     "available_students",
+    "available_teachers",
     "available_transfers",
     "concat_teachers",
 ]

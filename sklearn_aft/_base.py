@@ -18,7 +18,7 @@ from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader
 from sklearn_aft._device import resolve_device
 from sklearn_aft._features import validate_teacher_features
 from sklearn_aft._net import TransferNet
-from sklearn_aft.registry import get_student, get_transfer
+from sklearn_aft.registry import get_student, get_teacher, get_transfer
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
 
@@ -176,7 +176,8 @@ class BaseAFT(BaseEstimator):
                 f"teacher_input has {_num_samples(raw)} samples but X has {n_samples}: give the teacher one "
                 "input per row of X, in the same order"
             )
-        return embed(self.teacher, raw, memory=self.memory)
+        teacher = get_teacher(self.teacher)() if isinstance(self.teacher, str) else self.teacher
+        return embed(teacher, raw, memory=self.memory)
 
     def _fit(self, X, y, teacher_features, teacher_input):
         self._check_hyperparams()
@@ -201,12 +202,6 @@ class BaseAFT(BaseEstimator):
             teacher, blocks = validate_teacher_features(teacher_features, X.shape[0])
         if not transfer_cls.requires_teacher:
             teacher, blocks = None, ()
-        sparse_batches = bool(getattr(student_cls, "accepts_sparse", False))
-        dataset = TransferDataset(X, y_train, teacher, sparse_batches=sparse_batches)
-        labeled = dataset.labeled
-        if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
-            dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
-
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device)
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
@@ -214,6 +209,13 @@ class BaseAFT(BaseEstimator):
             torch.manual_seed(seed)
             module = self._build_student(student_cls, X.shape[1])
             transfer = self._build_transfer(transfer_cls, module, X, blocks)
+            if teacher is not None:  # what the term compares the student with (e.g. a teacher head's logits)
+                teacher = np.asarray(transfer.fit_targets(teacher, y_train, seed), dtype=np.float32)
+            sparse_batches = bool(getattr(student_cls, "accepts_sparse", False))
+            dataset = TransferDataset(X, y_train, teacher, sparse_batches=sparse_batches)
+            labeled = dataset.labeled
+            if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
+                dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
             net = self._build_net(module, transfer, device, seed, self._n_epochs(dataset))
             net.fit(dataset, None)
 

@@ -82,6 +82,6 @@ class TransferNet(NeuralNet):
         teacher = X.get("teacher") if isinstance(X, dict) else None
         if not self._transfer_active or teacher is None:
             return task
-        term = self.transfer_(features, to_tensor(teacher, device=self.device))
+        term = self.transfer_.loss(features, to_tensor(teacher, device=self.device), output)
         self.history.record_batch("transfer_loss", term.item())
         return task + self.transfer_.weight_at(len(self.history), self.max_epochs) * term

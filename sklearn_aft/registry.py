@@ -1,18 +1,32 @@
-"""Names to classes for transfer methods and students.
+"""Names to classes for transfer methods, students and teachers, built in or from plugins.
 
-Built-in components register themselves where they are defined, with the ``register_*`` decorators;
-estimators resolve the names given as parameters (``transfer="aft"``, ``module="mlp"``) here. Parameters
-stay plain strings or classes so that ``clone`` and ``get_params`` keep working.
+Built-in components register themselves where they are defined, with the ``register_*`` decorators.
+Third-party packages add theirs through entry points, loaded on the first look-up::
+
+    [project.entry-points."sklearn_aft.transfers"]
+    my_method = "my_package.methods:MyMethod"
+
+(groups ``sklearn_aft.transfers``, ``sklearn_aft.students``, ``sklearn_aft.teachers``). A plugin that fails
+to load gives a warning naming its distribution; a built-in name always wins over a plugin's. Set the
+environment variable ``SKLEARN_AFT_DISABLE_PLUGIN_AUTOLOAD=1`` to skip plugins. Estimator parameters stay
+plain strings or classes, so ``clone`` and ``get_params`` keep working.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from typing import TypeVar
 
 T = TypeVar("T", bound=type)
 
-_REGISTRIES: dict[str, dict[str, type]] = {"transfer": {}, "student": {}}
+KINDS = {"transfer": "sklearn_aft.transfers", "student": "sklearn_aft.students", "teacher": "sklearn_aft.teachers"}
+DISABLE_ENV = "SKLEARN_AFT_DISABLE_PLUGIN_AUTOLOAD"
+
+_REGISTRIES: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
+_PLUGINS_LOADED: set[str] = set()
 
 
 def _register(kind: str, name: str) -> Callable[[T], T]:
@@ -36,22 +50,63 @@ def register_student(name: str) -> Callable[[T], T]:
     return _register("student", name)
 
 
-def _available(kind: str) -> list[str]:
+def register_teacher(name: str) -> Callable[[T], T]:
+    """Class decorator: make a teacher (transformer) class available by ``name``."""
+    return _register("teacher", name)
+
+
+def _load_builtins() -> None:
     # Importing the subpackages runs their register_* decorators.
     import sklearn_aft.students  # noqa: F401
+    import sklearn_aft.teachers  # noqa: F401
     import sklearn_aft.transfer  # noqa: F401
 
+
+def _load_plugins(kind: str) -> None:
+    if kind in _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED.add(kind)
+    if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
+        return
+    registry = _REGISTRIES[kind]
+    for ep in entry_points(group=KINDS[kind]):
+        dist = getattr(ep.dist, "name", "an unknown distribution")
+        if ep.name in registry:
+            warnings.warn(f"{kind} plugin {ep.name!r} from {dist} ignored: a built-in {kind} has that name")
+            continue
+        try:
+            registry[ep.name] = ep.load()
+        except Exception as exc:  # a broken plugin must not break the package
+            warnings.warn(f"could not load {kind} plugin {ep.name!r} from {dist}: {type(exc).__name__}: {exc}")
+
+
+def reload_plugins() -> None:
+    """Look for plugins again (e.g. after installing one in a running session)."""
+    for kind in KINDS:
+        for name in [n for n, cls in _REGISTRIES[kind].items() if not cls.__module__.startswith("sklearn_aft.")]:
+            del _REGISTRIES[kind][name]
+    _PLUGINS_LOADED.clear()
+
+
+def _available(kind: str) -> list[str]:
+    _load_builtins()
+    _load_plugins(kind)
     return sorted(_REGISTRIES[kind])
 
 
 def available_transfers() -> list[str]:
-    """Names accepted by the ``transfer`` parameter of the estimators."""
+    """Names accepted by the ``transfer`` parameter of the estimators (built-ins and plugins)."""
     return _available("transfer")
 
 
 def available_students() -> list[str]:
-    """Names accepted by the ``module`` parameter of the estimators."""
+    """Names accepted by the ``module`` parameter of the estimators (built-ins and plugins)."""
     return _available("student")
+
+
+def available_teachers() -> list[str]:
+    """Names accepted by the ``teacher`` parameter of the estimators (built-ins and plugins)."""
+    return _available("teacher")
 
 
 def _resolve(kind: str, param: str, value: object) -> type:
@@ -73,3 +128,8 @@ def get_transfer(value: str | type) -> type:
 def get_student(value: str | type) -> type:
     """Resolve the estimators' ``module`` parameter (a name or a class) to a class."""
     return _resolve("student", "module", value)
+
+
+def get_teacher(value: str | type) -> type:
+    """Resolve a teacher name (``"sentence"``, ``"timm"``, a plugin's) or class to a class."""
+    return _resolve("teacher", "teacher", value)

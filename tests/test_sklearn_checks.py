@@ -28,6 +28,12 @@ def _expected(estimator):
     return EXPECTED_FAILURES[type(estimator)]
 
 
+def dense_tanh(X):
+    """A numeric teacher function for the checks (which also feed sparse matrices and lists)."""
+    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    return np.tanh(X)
+
+
 @parametrize_with_checks(
     [AFTClassifier(random_state=0), AFTRegressor(random_state=0)], expected_failed_checks=_expected
 )
@@ -35,10 +41,18 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-def dense_tanh(X):
-    """A numeric teacher function for the checks (which also feed sparse matrices and lists)."""
-    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
-    return np.tanh(X)
+# The transfer methods in the checks: a numeric teacher (tanh of X, dense or sparse) gives every fit teacher
+# features.
+@parametrize_with_checks(
+    [
+        AFTClassifier(teacher=FunctionEmbedder(dense_tanh), transfer=method, max_epochs=5, random_state=0)
+        for method in ("aft", "fitnet", "rkd", "kd", "hybrid")
+    ]
+    + [AFTRegressor(teacher=FunctionEmbedder(dense_tanh), transfer="kd", max_epochs=100, random_state=0)],
+    expected_failed_checks=_expected,
+)
+def test_sklearn_compatible_with_each_method(estimator, check):
+    check(estimator)
 
 
 # Image and text teachers cannot take the checks' random 2-D floats; they are tested in test_teachers.py.

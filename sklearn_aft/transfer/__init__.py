@@ -6,6 +6,19 @@ Each method is a :class:`TransferMethod` registered by name; the estimators pick
 
 from sklearn_aft.transfer.aft import AFTFeature, AFTKernel, linear_kernel
 from sklearn_aft.transfer.base import TransferMethod
+from sklearn_aft.transfer.fitnet import FitNet
+from sklearn_aft.transfer.kd import Hybrid, LogitKD
 from sklearn_aft.transfer.none import NoTransfer
+from sklearn_aft.transfer.rkd import RKD
 
-__all__ = ["AFTFeature", "AFTKernel", "NoTransfer", "TransferMethod", "linear_kernel"]
+__all__ = [
+    "AFTFeature",
+    "AFTKernel",
+    "FitNet",
+    "Hybrid",
+    "LogitKD",
+    "NoTransfer",
+    "RKD",
+    "TransferMethod",
+    "linear_kernel",
+]

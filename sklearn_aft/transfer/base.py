@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -94,6 +95,25 @@ class TransferMethod(nn.Module):
     def split_by_teacher(self, values: torch.Tensor) -> list[torch.Tensor]:
         """Split a per-teacher-dimension vector into one piece per teacher block."""
         return list(torch.split(values, list(self.teacher_dims)))
+
+    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
+        """Per-row targets of the term, computed once before training; by default the teacher features.
+
+        Methods that distil something derived from the teacher (e.g. the predictions of a head fitted on
+        the teacher features, for logit distillation) override this. ``y`` holds class codes with -1 for
+        unlabeled rows (classifier) or targets with NaN (regressor).
+        """
+        return teacher_features
+
+    def loss(
+        self, student_features: torch.Tensor, teacher_targets: torch.Tensor, student_output: torch.Tensor
+    ) -> torch.Tensor:
+        """The (unweighted) term of one batch; by default ``forward(student_features, teacher_targets)``.
+
+        Methods that compare the student's outputs rather than its features (logit distillation)
+        override this instead of :meth:`forward`.
+        """
+        return self(student_features, teacher_targets)
 
     def forward(self, student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
         """Return the (unweighted) transfer loss of one batch as a scalar tensor."""

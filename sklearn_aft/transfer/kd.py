@@ -1,0 +1,204 @@
+"""Logit distillation from a teacher head fitted on the teacher features, and its hybrid with FitNets."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import clone, is_classifier
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from sklearn_aft.registry import register_transfer
+from sklearn_aft.transfer.base import TransferMethod
+from sklearn_aft.transfer.fitnet import FitNet
+
+_LOG_EPS = 1e-7
+
+
+def _labeled(y: np.ndarray) -> np.ndarray:
+    return ~np.isnan(y).reshape(len(y), -1).all(axis=1) if y.dtype.kind == "f" else y >= 0
+
+
+def teacher_head_predictions(head, features: np.ndarray, y: np.ndarray, cv: int, random_state: int) -> np.ndarray:
+    """The head's predictions on every row: out-of-fold for the labeled rows (cross-fitting, so they are
+    no more confident than on unseen rows), from a head fitted on all labeled rows for the others.
+
+    Classification (``y`` = class codes, -1 unlabeled): log-probabilities ``(n, n_classes)``, columns in
+    code order. Regression (``y`` float, NaN unlabeled): predictions ``(n, n_targets)``.
+    """
+    labeled = _labeled(y)
+    classify = y.dtype.kind != "f"
+    if classify and not is_classifier(head):
+        raise TypeError(f"transfer__head must be a classifier with predict_proba for a classifier, got {head!r}")
+    n_out = int(y[labeled].max()) + 1 if classify else (1 if y.ndim == 1 else y.shape[1])
+    out = np.zeros((len(y), n_out), dtype=np.float64)
+
+    def predict(model, rows):
+        if not classify:
+            return np.asarray(model.predict(features[rows])).reshape(len(rows), -1)
+        proba = np.full((len(rows), n_out), _LOG_EPS)
+        proba[:, model.classes_.astype(int)] = model.predict_proba(features[rows])  # a fold may miss classes
+        return np.log(np.clip(proba, _LOG_EPS, 1.0))
+
+    idx = np.flatnonzero(labeled)
+    full = clone(head).fit(features[idx], y[idx])
+    if (~labeled).any():
+        out[~labeled] = predict(full, np.flatnonzero(~labeled))
+    min_count = np.bincount(y[idx]).min() if classify else len(idx)
+    folds = min(int(cv), int(min_count)) if cv else 0
+    if folds >= 2:
+        splitter = (StratifiedKFold if classify else KFold)(folds, shuffle=True, random_state=random_state % 2**31)
+        for train, test in splitter.split(idx, y[idx]):
+            out[idx[test]] = predict(clone(head).fit(features[idx[train]], y[idx[train]]), idx[test])
+    else:
+        if cv:
+            warnings.warn(
+                f"too few labeled rows per class to cross-fit the teacher head (cv={cv}); it predicts "
+                "its own training rows"
+            )
+        out[idx] = predict(full, idx)
+    return out.astype(np.float32)
+
+
+@register_transfer("kd")
+class LogitKD(TransferMethod):
+    """Logit distillation (Hinton et al., 2015) from a teacher *head* fitted on the teacher features.
+
+    A frozen embedder has no task logits, so a head (logistic regression by default) is fitted on the
+    labeled rows' teacher features; its log-probabilities, out-of-fold on the labeled rows, are the
+    teacher logits. The term is ``T^2 * KL(softmax(z_t / T) || softmax(z_s / T))`` on every row, labeled
+    or not. For a regressor, the head is a regressor (``RidgeCV`` by default) and the term is the squared
+    error between the student's outputs and the head's predictions.
+
+    Parameters
+    ----------
+    student_dim, teacher_dims, beta, lr, warmup
+        See :class:`~sklearn_aft.transfer.TransferMethod`.
+    temperature : float, default=2.0
+        Softening temperature ``T`` (classification).
+    head : scikit-learn estimator or None, default=None
+        The teacher head, cloned and fitted on the teacher features: a classifier with ``predict_proba``
+        (None: ``LogisticRegression(C=1.0, max_iter=1000)``) or, for a regressor, a regressor (None:
+        ``RidgeCV``).
+    cv : int, default=5
+        Folds of the cross-fitting on the labeled rows (fewer when a class has fewer rows; 0 turns it off).
+
+    Attributes
+    ----------
+    head_ : estimator
+        The head fitted on all labeled rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aft import AFTClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> F = rng.normal(size=(200, 8)).astype("float32")
+    >>> y = (F[:, 0] > 0).astype(int)
+    >>> y[100:] = -1                                       # half the rows unlabeled
+    >>> clf = AFTClassifier(transfer="kd", transfer__temperature=3.0, max_epochs=20, random_state=0)
+    >>> clf.fit(F[:, :3], y, teacher_features=F).transfer_.head_.__class__.__name__
+    'LogisticRegression'
+    """
+
+    def __init__(
+        self,
+        student_dim: int,
+        teacher_dims: Sequence[int],
+        *,
+        beta: float = 1.0,
+        lr: float | None = None,
+        warmup: float = 0.0,
+        temperature: float = 2.0,
+        head=None,
+        cv: int = 5,
+    ) -> None:
+        super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise ValueError(f"transfer__temperature must be a positive number, got {temperature!r}")
+        if head is not None and not hasattr(head, "fit"):
+            raise TypeError(f"transfer__head must be a scikit-learn estimator, got {head!r}")
+        if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 0 or cv == 1:
+            raise ValueError(f"transfer__cv must be 0 (no cross-fitting) or an integer >= 2, got {cv!r}")
+        self.temperature = float(temperature)
+        self.head = head
+        self.cv = int(cv)
+        self._classify = True
+
+    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
+        self._classify = y.dtype.kind != "f"
+        head = self.head
+        if head is None:
+            head = LogisticRegression(C=1.0, max_iter=1000) if self._classify else RidgeCV()
+        targets = teacher_head_predictions(head, teacher_features, y, self.cv, random_state)
+        labeled = _labeled(y)
+        self.head_ = clone(head).fit(teacher_features[labeled], y[labeled])
+        return targets
+
+    def loss(self, student_features, teacher_targets, student_output) -> torch.Tensor:
+        if not self._classify:
+            return (student_output.reshape(teacher_targets.shape) - teacher_targets).pow(2).mean()
+        t = self.temperature
+        teacher = F.log_softmax(teacher_targets / t, dim=1)
+        student = F.log_softmax(student_output / t, dim=1)
+        return t * t * F.kl_div(student, teacher, log_target=True, reduction="batchmean")
+
+    def forward(self, student_features, teacher_features):  # the term lives in loss(): it needs the outputs
+        raise TypeError("LogitKD compares the student's outputs: call loss(features, targets, outputs)")
+
+
+@register_transfer("hybrid")
+class Hybrid(TransferMethod):
+    """Logit distillation plus feature regression: ``kd_weight * kd + fitnet_weight * fitnet``.
+
+    Parameters
+    ----------
+    student_dim, teacher_dims, beta, lr, warmup
+        See :class:`~sklearn_aft.transfer.TransferMethod`.
+    temperature, head, cv
+        Of the logit term; see :class:`LogitKD`.
+    kd_weight, fitnet_weight : float, default=1.0
+        Weights of the two terms inside the transfer term (``beta`` scales both).
+
+    Examples
+    --------
+    >>> from sklearn_aft.transfer import Hybrid
+    >>> Hybrid(student_dim=16, teacher_dims=[32]).kd.temperature
+    2.0
+    """
+
+    def __init__(
+        self,
+        student_dim: int,
+        teacher_dims: Sequence[int],
+        *,
+        beta: float = 1.0,
+        lr: float | None = None,
+        warmup: float = 0.0,
+        temperature: float = 2.0,
+        head=None,
+        cv: int = 5,
+        kd_weight: float = 1.0,
+        fitnet_weight: float = 1.0,
+    ) -> None:
+        super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
+        self.kd = LogitKD(student_dim, teacher_dims, temperature=temperature, head=head, cv=cv)
+        self.fitnet = FitNet(student_dim, teacher_dims)
+        self.kd_weight = float(kd_weight)
+        self.fitnet_weight = float(fitnet_weight)
+
+    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
+        # both targets ride in one array: the teacher features, then the head's logits
+        return np.hstack([teacher_features, self.kd.fit_targets(teacher_features, y, random_state)])
+
+    def loss(self, student_features, teacher_targets, student_output) -> torch.Tensor:
+        features, logits = teacher_targets[:, : self.teacher_dim], teacher_targets[:, self.teacher_dim :]
+        kd = self.kd.loss(student_features, logits, student_output)
+        return self.kd_weight * kd + self.fitnet_weight * self.fitnet(student_features, features)
+
+    def forward(self, student_features, teacher_features):
+        raise TypeError("Hybrid compares the student's outputs too: call loss(features, targets, outputs)")
