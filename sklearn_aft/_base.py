@@ -218,6 +218,7 @@ class BaseAFT(BaseEstimator):
                 dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
             net = self._build_net(module, transfer, device, seed, self._n_epochs(dataset))
             net.fit(dataset, None)
+            net.transfer_.release()
 
         self.net_ = net
         self.transfer_ = net.transfer_

@@ -56,12 +56,18 @@ class TransferNet(NeuralNet):
         # reference code), after the student's groups built as skorch would build them.
         args, kwargs = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
         groups = list(args[0])
-        own = [p for p in self.transfer_.parameters() if p.requires_grad]
-        if own:
-            lr = self.transfer_.lr if self.transfer_.lr is not None else kwargs["lr"]
-            groups.append({"params": own, "lr": lr})
+        self._n_student_groups = len(groups)
+        groups += self.transfer_.param_groups(kwargs["lr"])
         self.optimizer_ = self.optimizer(groups, **kwargs)
+        self._student_lrs = [g["lr"] for g in self.optimizer_.param_groups[: self._n_student_groups]]
         return self
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
+        # Staged methods (task-oriented transfer) lower the student's learning rate in later stages.
+        scale = self.transfer_.student_lr_scale_at(len(self.history), self.max_epochs)
+        for group, lr in zip(self.optimizer_.param_groups, self._student_lrs):
+            group["lr"] = lr * scale
 
     def infer(self, x, **fit_params):
         # The teacher features ride in the batch for the loss only: the module sees the input alone.
@@ -82,6 +88,8 @@ class TransferNet(NeuralNet):
         teacher = X.get("teacher") if isinstance(X, dict) else None
         if not self._transfer_active or teacher is None:
             return task
+        epoch = len(self.history)
         term = self.transfer_.loss(features, to_tensor(teacher, device=self.device), output)
         self.history.record_batch("transfer_loss", term.item())
-        return task + self.transfer_.weight_at(len(self.history), self.max_epochs) * term
+        task_weight = self.transfer_.task_weight_at(epoch, self.max_epochs)
+        return task_weight * task + self.transfer_.weight_at(epoch, self.max_epochs) * term

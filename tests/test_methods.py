@@ -12,7 +12,7 @@ from sklearn_aft import AFTClassifier, AFTRegressor, available_transfers
 from sklearn_aft.transfer import RKD, FitNet, Hybrid, LogitKD
 from sklearn_aft.transfer.kd import teacher_head_predictions
 
-METHODS = ["none", "aft", "aft_feature", "fitnet", "rkd", "kd", "hybrid"]
+METHODS = ["none", "aft", "aft_feature", "fitnet", "rkd", "kd", "hybrid", "task_oriented", "talking", "combined"]
 
 
 def test_every_method_is_registered():
@@ -28,7 +28,9 @@ def _semi(y, n_labeled=60, seed=0):
 @pytest.mark.parametrize("method", METHODS)
 def test_method_trains_predicts_pickles_and_clones(toy, method):
     X, y, F = toy
-    clf = AFTClassifier(transfer=method, max_epochs=15, random_state=0).fit(X, _semi(y), teacher_features=F)
+    params = {"transfer__terms": {"kd": 1.0, "aft": 0.5}} if method == "combined" else {}
+    clf = AFTClassifier(transfer=method, max_epochs=15, random_state=0, **params)
+    clf.fit(X, _semi(y), teacher_features=F)
     proba = clf.predict_proba(X)
     assert proba.shape == (len(y), 2) and clf.score(X, y) > 0.6
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), proba)
@@ -37,7 +39,7 @@ def test_method_trains_predicts_pickles_and_clones(toy, method):
         assert np.isfinite(clf.history_[:, "transfer_loss"]).all()
 
 
-@pytest.mark.parametrize("method", ["fitnet", "rkd", "kd", "hybrid"])
+@pytest.mark.parametrize("method", ["fitnet", "rkd", "kd", "hybrid", "task_oriented", "talking"])
 def test_regressor_methods(toy, method):
     X, _, F = toy
     target = F[:, 0] + F[:, 1]
@@ -99,6 +101,58 @@ def test_terms_compute_what_they_say():
     logits = torch.randn(32, 3)
     assert kd.loss(h, logits, logits) < 1e-6 < kd.loss(h, logits, -logits)
     hybrid = Hybrid(6, [10], kd_weight=0.5, fitnet_weight=2.0)
-    targets = torch.cat([phi, logits], dim=1)
-    expected = 0.5 * hybrid.kd.loss(h, logits, -logits) + 2.0 * hybrid.fitnet(h, phi)
-    torch.testing.assert_close(hybrid.loss(h, targets, -logits), expected)
+    codes = np.arange(32) % 3
+    targets = torch.from_numpy(hybrid.fit_targets(phi.numpy(), codes, random_state=0))
+    assert targets.shape == (32, 13)  # one block per term, in order: the head's 3 logits, the teacher features
+    torch.testing.assert_close(targets[:, 3:], phi)
+    head_logits = targets[:, :3]
+    expected = 0.5 * hybrid.kd.loss(h, head_logits, logits) + 2.0 * hybrid.fitnet(h, phi)
+    torch.testing.assert_close(hybrid.loss(h, targets, logits), expected)
+
+
+def test_combined_terms_params_and_errors(toy):
+    X, y, F = toy
+    clf = AFTClassifier(
+        transfer="combined",
+        transfer__terms={"kd": 1.0, "aft": 2.0},
+        transfer__kd__temperature=4.0,
+        transfer__aft__learn_weights=False,
+        max_epochs=3,
+        random_state=0,
+    ).fit(X, y, teacher_features=F)
+    terms = clf.transfer_.terms
+    assert terms["kd"].temperature == 4.0 and not terms["aft"].learn_weights
+    assert clf.transfer_.weights == {"kd": 1.0, "aft": 2.0}
+    with pytest.raises(ValueError, match="at least one"):
+        AFTClassifier(transfer="combined", max_epochs=1).fit(X, y, teacher_features=F)
+    with pytest.raises(TypeError, match="<term>__<parameter>"):
+        AFTClassifier(transfer="combined", transfer__terms={"kd": 1.0}, transfer__fitnet__lr=0.1, max_epochs=1).fit(
+            X, y, teacher_features=F
+        )
+
+
+def test_task_oriented_stages(toy):
+    X, y, F = toy
+    clf = AFTClassifier(transfer="task_oriented", transfer__distill_fraction=0.5, max_epochs=10, random_state=0)
+    clf.fit(X, _semi(y), teacher_features=F)
+    weights = [clf.transfer_.task_weight_at(e, 10) for e in range(1, 11)]
+    assert weights == [0.0] * 5 + [1.0] * 5
+    lrs = [clf.transfer_.student_lr_scale_at(e, 10) for e in (5, 6)]
+    assert lrs == [1.0, 0.3]
+    # the net applied the stage's learning rate: the last epoch ran at 0.3 x lr
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.3 * clf.lr)
+    with pytest.raises(ValueError, match="distill_fraction"):
+        AFTClassifier(transfer="task_oriented", transfer__distill_fraction=1.0, max_epochs=1).fit(
+            X, y, teacher_features=F
+        )
+
+
+def test_talking_adapters_train_and_are_discarded(toy):
+    X, y, F = toy
+    clf = AFTClassifier(transfer="talking", transfer__message_dim=8, max_epochs=5, random_state=0)
+    clf.fit(X, _semi(y), teacher_features=F)
+    assert clf.transfer_.adapters is None  # not in the fitted model
+    losses = clf.history_[:, "transfer_loss"]
+    assert losses[-1] < losses[0]  # the exchange was learned
+    with pytest.raises(ValueError, match="adapter"):
+        AFTClassifier(transfer="talking", transfer__adapter="rnn", max_epochs=1).fit(X, y, teacher_features=F)

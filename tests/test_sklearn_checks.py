@@ -46,7 +46,7 @@ def test_sklearn_compatible(estimator, check):
 @parametrize_with_checks(
     [
         AFTClassifier(teacher=FunctionEmbedder(dense_tanh), transfer=method, max_epochs=5, random_state=0)
-        for method in ("aft", "fitnet", "rkd", "kd", "hybrid")
+        for method in ("aft", "fitnet", "rkd", "kd", "hybrid", "task_oriented", "talking")
     ]
     + [AFTRegressor(teacher=FunctionEmbedder(dense_tanh), transfer="kd", max_epochs=100, random_state=0)],
     expected_failed_checks=_expected,

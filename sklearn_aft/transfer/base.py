@@ -92,6 +92,22 @@ class TransferMethod(nn.Module):
             return self.beta
         return self.beta * min(1.0, (epoch - 1) / warm_epochs)
 
+    def task_weight_at(self, epoch: int, max_epochs: int) -> float:
+        """Weight of the task loss during ``epoch``: 1, except in staged methods (task-oriented transfer)."""
+        return 1.0
+
+    def student_lr_scale_at(self, epoch: int, max_epochs: int) -> float:
+        """Factor on the student's learning rate during ``epoch``: 1, except in staged methods."""
+        return 1.0
+
+    def param_groups(self, default_lr: float) -> list[dict]:
+        """Optimizer parameter groups of this method's trainable parameters (at ``lr``, or the student's)."""
+        own = [p for p in self.parameters() if p.requires_grad]
+        return [{"params": own, "lr": self.lr if self.lr is not None else default_lr}] if own else []
+
+    def release(self) -> None:
+        """Called once training ends: drop what prediction does not need (e.g. training-only adapters)."""
+
     def split_by_teacher(self, values: torch.Tensor) -> list[torch.Tensor]:
         """Split a per-teacher-dimension vector into one piece per teacher block."""
         return list(torch.split(values, list(self.teacher_dims)))

@@ -14,6 +14,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer.base import TransferMethod
+from sklearn_aft.transfer.combined import Combined
 from sklearn_aft.transfer.fitnet import FitNet
 
 _LOG_EPS = 1e-7
@@ -152,7 +153,7 @@ class LogitKD(TransferMethod):
 
 
 @register_transfer("hybrid")
-class Hybrid(TransferMethod):
+class Hybrid(Combined):
     """Logit distillation plus feature regression: ``kd_weight * kd + fitnet_weight * fitnet``.
 
     Parameters
@@ -185,20 +186,22 @@ class Hybrid(TransferMethod):
         kd_weight: float = 1.0,
         fitnet_weight: float = 1.0,
     ) -> None:
-        super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
-        self.kd = LogitKD(student_dim, teacher_dims, temperature=temperature, head=head, cv=cv)
-        self.fitnet = FitNet(student_dim, teacher_dims)
-        self.kd_weight = float(kd_weight)
-        self.fitnet_weight = float(fitnet_weight)
+        super().__init__(
+            student_dim,
+            teacher_dims,
+            terms={"kd": kd_weight, "fitnet": fitnet_weight},
+            beta=beta,
+            lr=lr,
+            warmup=warmup,
+            kd__temperature=temperature,
+            kd__head=head,
+            kd__cv=cv,
+        )
 
-    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
-        # both targets ride in one array: the teacher features, then the head's logits
-        return np.hstack([teacher_features, self.kd.fit_targets(teacher_features, y, random_state)])
+    @property
+    def kd(self) -> LogitKD:
+        return self.terms["kd"]
 
-    def loss(self, student_features, teacher_targets, student_output) -> torch.Tensor:
-        features, logits = teacher_targets[:, : self.teacher_dim], teacher_targets[:, self.teacher_dim :]
-        kd = self.kd.loss(student_features, logits, student_output)
-        return self.kd_weight * kd + self.fitnet_weight * self.fitnet(student_features, features)
-
-    def forward(self, student_features, teacher_features):
-        raise TypeError("Hybrid compares the student's outputs too: call loss(features, targets, outputs)")
+    @property
+    def fitnet(self) -> FitNet:
+        return self.terms["fitnet"]
