@@ -156,3 +156,17 @@ def test_talking_adapters_train_and_are_discarded(toy):
     assert losses[-1] < losses[0]  # the exchange was learned
     with pytest.raises(ValueError, match="adapter"):
         AFTClassifier(transfer="talking", transfer__adapter="rnn", max_epochs=1).fit(X, y, teacher_features=F)
+
+
+def test_rkd_angles_equal_the_direct_formula_with_finite_gradients():
+    import torch.nn.functional as F
+
+    from sklearn_aft.transfer.rkd import _angles
+
+    x = torch.randn(40, 12, dtype=torch.float64)
+    x[5] = x[7]  # a duplicated row: a zero distance off the diagonal
+    directions = F.normalize(x.unsqueeze(0) - x.unsqueeze(1), p=2, dim=2)
+    torch.testing.assert_close(_angles(x), torch.bmm(directions, directions.transpose(1, 2)), atol=1e-5, rtol=0)
+    h = x.float().requires_grad_()
+    RKD(12, [12])(h, torch.randn(40, 12)).backward()
+    assert torch.isfinite(h.grad).all()
