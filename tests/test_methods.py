@@ -170,3 +170,24 @@ def test_rkd_angles_equal_the_direct_formula_with_finite_gradients():
     h = x.float().requires_grad_()
     RKD(12, [12])(h, torch.randn(40, 12)).backward()
     assert torch.isfinite(h.grad).all()
+
+
+def test_retrieved_transfer_set_is_in_domain_deduplicated_and_leak_free():
+    from sklearn_aft.retrieval import retrieve_transfer_set
+
+    rng = np.random.RandomState(0)
+    centre = np.zeros(16)
+    centre[0] = 1.0
+    in_domain = centre + 0.1 * rng.normal(size=(50, 16))
+    off_domain = -centre + 0.1 * rng.normal(size=(200, 16))
+    pool = np.vstack([in_domain, off_domain])
+    queries = centre + 0.1 * rng.normal(size=(10, 16))
+    idx = retrieve_transfer_set(queries, pool, budget=40)
+    assert (idx < 50).all() and len(idx) == len(set(idx)) and 4 <= len(idx) <= 40  # 4 per query, overlapping
+    test_rows = pool[:5] + 1e-4  # near-copies of pool rows 0-4 are in the test set
+    kept = retrieve_transfer_set(queries, pool, n_neighbors=50, exclude=test_rows, exclude_similarity=0.999)
+    assert not set(range(5)) & set(kept) and set(range(5, 50)) <= set(kept)
+    with pytest.raises(ValueError, match="either budget"):
+        retrieve_transfer_set(queries, pool)
+    with pytest.raises(ValueError, match="at least one neighbour"):
+        retrieve_transfer_set(queries, pool, budget=5)
