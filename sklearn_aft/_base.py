@@ -176,7 +176,15 @@ class BaseAFT(BaseEstimator):
                 f"teacher_input has {_num_samples(raw)} samples but X has {n_samples}: give the teacher one "
                 "input per row of X, in the same order"
             )
-        teacher = get_teacher(self.teacher)() if isinstance(self.teacher, str) else self.teacher
+        teacher = self.teacher
+        if isinstance(teacher, str):
+            try:
+                teacher = get_teacher(teacher)()
+            except TypeError as exc:
+                raise TypeError(
+                    f"teacher={self.teacher!r} cannot be built without arguments ({exc}); pass an instance, e.g. "
+                    f"teacher={get_teacher(self.teacher).__name__}(...)"
+                ) from exc
         return embed(teacher, raw, memory=self.memory)
 
     def _fit(self, X, y, teacher_features, teacher_input):
@@ -218,7 +226,10 @@ class BaseAFT(BaseEstimator):
                 dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
             net = self._build_net(module, transfer, device, seed, self._n_epochs(dataset))
             net.fit(dataset, None)
-            net.transfer_.release()
+        # The fitted model keeps the student, not the training state: training-only parts of the method
+        # (Talking Models' adapters) go, and the optimizer restarts empty (no moments, no released parameters).
+        net.transfer_.release()
+        net.initialize_optimizer()
 
         self.net_ = net
         self.transfer_ = net.transfer_

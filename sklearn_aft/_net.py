@@ -59,15 +59,18 @@ class TransferNet(NeuralNet):
         self._n_student_groups = len(groups)
         groups += self.transfer_.param_groups(kwargs["lr"])
         self.optimizer_ = self.optimizer(groups, **kwargs)
-        self._student_lrs = [g["lr"] for g in self.optimizer_.param_groups[: self._n_student_groups]]
+        self._lr_scale = 1.0
         return self
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
-        # Staged methods (task-oriented transfer) lower the student's learning rate in later stages.
+        # Staged methods (task-oriented transfer) scale the student's learning rate in later stages. Only a
+        # change of stage touches the rates, and relatively, so LR schedulers keep working.
         scale = self.transfer_.student_lr_scale_at(len(self.history), self.max_epochs)
-        for group, lr in zip(self.optimizer_.param_groups, self._student_lrs):
-            group["lr"] = lr * scale
+        if scale != self._lr_scale:
+            for group in self.optimizer_.param_groups[: self._n_student_groups]:
+                group["lr"] *= scale / self._lr_scale
+            self._lr_scale = scale
 
     def infer(self, x, **fit_params):
         # The teacher features ride in the batch for the loss only: the module sees the input alone.

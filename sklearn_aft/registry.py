@@ -7,7 +7,8 @@ Third-party packages add theirs through entry points, loaded on the first look-u
     my_method = "my_package.methods:MyMethod"
 
 (groups ``sklearn_aft.transfers``, ``sklearn_aft.students``, ``sklearn_aft.teachers``). A plugin that fails
-to load gives a warning naming its distribution; a built-in name always wins over a plugin's. Set the
+to load gives a warning naming its distribution; a name already registered (built in, or by an earlier
+plugin) is never replaced. Set the
 environment variable ``SKLEARN_AFT_DISABLE_PLUGIN_AUTOLOAD=1`` to skip plugins. Estimator parameters stay
 plain strings or classes, so ``clone`` and ``get_params`` keep working.
 """
@@ -15,6 +16,7 @@ plain strings or classes, so ``clone`` and ``get_params`` keep working.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -26,14 +28,26 @@ KINDS = {"transfer": "sklearn_aft.transfers", "student": "sklearn_aft.students",
 DISABLE_ENV = "SKLEARN_AFT_DISABLE_PLUGIN_AUTOLOAD"
 
 _REGISTRIES: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
+_PLUGINS: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}  # names added by entry points -> distribution
 _PLUGINS_LOADED: set[str] = set()
+_LOCK = threading.RLock()
 
 
 def _register(kind: str, name: str) -> Callable[[T], T]:
     def decorator(cls: T) -> T:
         registry = _REGISTRIES[kind]
-        if name in registry and registry[name] is not cls:
-            raise ValueError(f"a {kind} named {name!r} is already registered: {registry[name]!r}")
+        known = registry.get(name)
+        # the same class defined again (a re-run notebook cell, a reloaded module) replaces itself
+        if (
+            known is not None
+            and known is not cls
+            and (known.__module__, known.__qualname__)
+            != (
+                cls.__module__,
+                cls.__qualname__,
+            )
+        ):
+            raise ValueError(f"a {kind} named {name!r} is already registered: {known!r}")
         registry[name] = cls
         return cls
 
@@ -63,29 +77,50 @@ def _load_builtins() -> None:
 
 
 def _load_plugins(kind: str) -> None:
-    if kind in _PLUGINS_LOADED:
-        return
-    _PLUGINS_LOADED.add(kind)
-    if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
-        return
-    registry = _REGISTRIES[kind]
-    for ep in entry_points(group=KINDS[kind]):
-        dist = getattr(ep.dist, "name", "an unknown distribution")
-        if ep.name in registry:
-            warnings.warn(f"{kind} plugin {ep.name!r} from {dist} ignored: a built-in {kind} has that name")
-            continue
-        try:
-            registry[ep.name] = ep.load()
-        except Exception as exc:  # a broken plugin must not break the package
-            warnings.warn(f"could not load {kind} plugin {ep.name!r} from {dist}: {type(exc).__name__}: {exc}")
+    with _LOCK:  # other threads wait until the registry is complete
+        if kind in _PLUGINS_LOADED:
+            return
+        if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
+            _PLUGINS_LOADED.add(kind)
+            return
+        registry, plugins = _REGISTRIES[kind], _PLUGINS[kind]
+        for ep in entry_points(group=KINDS[kind]):
+            dist = getattr(ep.dist, "name", None) or "an unknown distribution"
+            if ep.name in plugins:
+                warnings.warn(
+                    f"{kind} plugin {ep.name!r} from {dist} ignored: {plugins[ep.name]} already provides it",
+                    stacklevel=3,
+                )
+                continue
+            if ep.name in registry:
+                warnings.warn(
+                    f"{kind} plugin {ep.name!r} from {dist} ignored: {registry[ep.name].__module__} already "
+                    "registers that name",
+                    stacklevel=3,
+                )
+                continue
+            try:
+                registry[ep.name] = ep.load()
+            except Exception as exc:  # a broken plugin must not break the package
+                warnings.warn(
+                    f"could not load {kind} plugin {ep.name!r} from {dist}: {type(exc).__name__}: {exc}", stacklevel=3
+                )
+                continue
+            plugins[ep.name] = dist
+        _PLUGINS_LOADED.add(kind)
 
 
 def reload_plugins() -> None:
-    """Look for plugins again (e.g. after installing one in a running session)."""
-    for kind in KINDS:
-        for name in [n for n, cls in _REGISTRIES[kind].items() if not cls.__module__.startswith("sklearn_aft.")]:
-            del _REGISTRIES[kind][name]
-    _PLUGINS_LOADED.clear()
+    """Forget the plugins loaded from entry points and look for them again on the next look-up.
+
+    Classes registered with the ``register_*`` decorators stay.
+    """
+    with _LOCK:
+        for kind in KINDS:
+            for name in _PLUGINS[kind]:
+                _REGISTRIES[kind].pop(name, None)
+            _PLUGINS[kind].clear()
+        _PLUGINS_LOADED.clear()
 
 
 def _available(kind: str) -> list[str]:

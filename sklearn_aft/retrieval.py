@@ -27,7 +27,8 @@ def retrieve_transfer_set(
     Each query takes its ``k`` nearest pool rows, with ``k = budget // n_queries`` (the paper's scheme)
     or ``n_neighbors``; the union is returned, sorted. Pool rows closer than ``exclude_similarity`` to
     any row of ``exclude`` (e.g. the test set's teacher features) are dropped first, so that the
-    transfer set does not leak evaluation data.
+    transfer set does not leak evaluation data. A pool that contains the labeled rows themselves returns
+    them too (each query is its own nearest neighbour): pass them in ``exclude`` as well.
 
     Parameters
     ----------
@@ -36,7 +37,8 @@ def retrieve_transfer_set(
     pool : array-like of shape (n_pool, d)
         Teacher features of the candidate unlabeled rows.
     budget : int, default=None
-        About how many rows to return (before de-duplication); give this or ``n_neighbors``.
+        About how many rows to return (before de-duplication; at least one per query); give this or
+        ``n_neighbors``.
     n_neighbors : int, default=None
         Neighbours per query.
     exclude : array-like of shape (n_exclude, d), default=None
@@ -65,7 +67,7 @@ def retrieve_transfer_set(
         raise ValueError(f"queries have {queries.shape[1]} features but the pool has {pool.shape[1]}")
     if (budget is None) == (n_neighbors is None):
         raise ValueError("give either budget (rows in all) or n_neighbors (rows per query)")
-    k = n_neighbors if n_neighbors is not None else budget // len(queries)
+    k = n_neighbors if n_neighbors is not None else max(1, budget // len(queries))
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"at least one neighbour per query is needed; got k={k!r} (budget={budget!r})")
     candidates = np.arange(len(pool))

@@ -12,13 +12,23 @@ from sklearn_aft.registry import get_transfer, register_transfer
 from sklearn_aft.transfer.base import TransferMethod
 
 
+def _is_staged(term: TransferMethod) -> bool:
+    """Whether a term changes the task weight or the learning rate over the epochs (task-oriented)."""
+    cls = type(term)
+    return (
+        cls.task_weight_at is not TransferMethod.task_weight_at
+        or cls.student_lr_scale_at is not TransferMethod.student_lr_scale_at
+    )
+
+
 @register_transfer("combined")
 class Combined(TransferMethod):
     """A weighted sum of registered transfer terms: ``sum_k weight_k * term_k``.
 
     Each term keeps its own targets (e.g. the teacher head's logits for ``"kd"``, the teacher features for
-    ``"aft"``), its own trainable parts and their learning rates; ``beta`` and ``warmup`` of the sum apply
-    to all of them (the terms' own ``beta`` and ``warmup`` are not used).
+    ``"aft"``), its own trainable parts and their learning rates (a term's ``lr``, else this method's,
+    else the student's); ``beta`` and ``warmup`` of the sum apply to all of them (the terms' own ``beta``
+    and ``warmup`` are not used). Staged methods (``"task_oriented"``) cannot be terms.
 
     Parameters
     ----------
@@ -75,6 +85,9 @@ class Combined(TransferMethod):
                 for name in self.weights
             }
         )
+        staged = [n for n, t in self.terms.items() if _is_staged(t)]
+        if staged:
+            raise ValueError(f"transfer terms {staged} change the training schedule and cannot be combined")
         self._widths: list[int] = []
 
     def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
@@ -94,7 +107,9 @@ class Combined(TransferMethod):
         return self.loss(student_features, teacher_features, None)
 
     def param_groups(self, default_lr: float) -> list[dict]:
-        return [group for term in self.terms.values() for group in term.param_groups(default_lr)]
+        # each term's own lr, else this method's lr, else the student's
+        default = self.lr if self.lr is not None else default_lr
+        return [group for term in self.terms.values() for group in term.param_groups(default)]
 
     def release(self) -> None:
         for term in self.terms.values():

@@ -21,15 +21,21 @@ _LOG_EPS = 1e-7
 
 
 def _labeled(y: np.ndarray) -> np.ndarray:
-    return ~np.isnan(y).reshape(len(y), -1).all(axis=1) if y.dtype.kind == "f" else y >= 0
+    """Rows whose targets are all known: class code >= 0, or no NaN among the regression targets."""
+    return ~np.isnan(y).reshape(len(y), -1).any(axis=1) if y.dtype.kind == "f" else y >= 0
 
 
-def teacher_head_predictions(head, features: np.ndarray, y: np.ndarray, cv: int, random_state: int) -> np.ndarray:
-    """The head's predictions on every row: out-of-fold for the labeled rows (cross-fitting, so they are
-    no more confident than on unseen rows), from a head fitted on all labeled rows for the others.
+def teacher_head_predictions(
+    head, features: np.ndarray, y: np.ndarray, cv: int, random_state: int
+) -> tuple[np.ndarray, object]:
+    """The head's predictions on every row, and the head fitted on all labeled rows.
+
+    Out-of-fold for the labeled rows (cross-fitting, so they are no more confident than on unseen rows),
+    from the head fitted on all labeled rows for the others.
 
     Classification (``y`` = class codes, -1 unlabeled): log-probabilities ``(n, n_classes)``, columns in
-    code order. Regression (``y`` float, NaN unlabeled): predictions ``(n, n_targets)``.
+    code order. Regression (``y`` float, NaN unknown): predictions ``(n, n_targets)``; the head learns from
+    the rows whose targets are all known.
     """
     labeled = _labeled(y)
     classify = y.dtype.kind != "f"
@@ -37,6 +43,11 @@ def teacher_head_predictions(head, features: np.ndarray, y: np.ndarray, cv: int,
         raise TypeError(f"transfer__head must be a classifier with predict_proba for a classifier, got {head!r}")
     n_out = int(y[labeled].max()) + 1 if classify else (1 if y.ndim == 1 else y.shape[1])
     out = np.zeros((len(y), n_out), dtype=np.float64)
+
+    if not labeled.any():
+        raise ValueError("the teacher head needs rows whose targets are all known; there are none")
+    if not classify and n_out == 1:
+        y = y.reshape(-1)  # single-output heads (SVR, boosting) want 1-D targets
 
     def predict(model, rows):
         if not classify:
@@ -49,20 +60,19 @@ def teacher_head_predictions(head, features: np.ndarray, y: np.ndarray, cv: int,
     full = clone(head).fit(features[idx], y[idx])
     if (~labeled).any():
         out[~labeled] = predict(full, np.flatnonzero(~labeled))
-    min_count = np.bincount(y[idx]).min() if classify else len(idx)
-    folds = min(int(cv), int(min_count)) if cv else 0
+    folds = min(int(cv), len(idx)) if cv else 0
     if folds >= 2:
         splitter = (StratifiedKFold if classify else KFold)(folds, shuffle=True, random_state=random_state % 2**31)
-        for train, test in splitter.split(idx, y[idx]):
+        with warnings.catch_warnings():
+            # a class with fewer rows than folds is missing from some training folds: its rows then get
+            # a head that never saw their class, which is the honest out-of-fold answer
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            splits = list(splitter.split(idx, y[idx]))
+        for train, test in splits:
             out[idx[test]] = predict(clone(head).fit(features[idx[train]], y[idx[train]]), idx[test])
     else:
-        if cv:
-            warnings.warn(
-                f"too few labeled rows per class to cross-fit the teacher head (cv={cv}); it predicts "
-                "its own training rows"
-            )
         out[idx] = predict(full, idx)
-    return out.astype(np.float32)
+    return out.astype(np.float32), full
 
 
 @register_transfer("kd")
@@ -135,9 +145,7 @@ class LogitKD(TransferMethod):
         head = self.head
         if head is None:
             head = LogisticRegression(C=1.0, max_iter=1000) if self._classify else RidgeCV()
-        targets = teacher_head_predictions(head, teacher_features, y, self.cv, random_state)
-        labeled = _labeled(y)
-        self.head_ = clone(head).fit(teacher_features[labeled], y[labeled])
+        targets, self.head_ = teacher_head_predictions(head, teacher_features, y, self.cv, random_state)
         return targets
 
     def loss(self, student_features, teacher_targets, student_output) -> torch.Tensor:

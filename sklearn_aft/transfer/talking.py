@@ -128,7 +128,7 @@ class TalkingModels(TransferMethod):
             reply = self._encode("E_t", a["D_t"](self._encode("E_s", interaction)))
             interaction = a["D_s"](reply)
         interact = F.mse_loss(interaction, target)
-        message = F.mse_loss(m_s, m_t)  # a cosine distance (x2) when the messages are normalised
+        message = (m_s - m_t).pow(2).sum(dim=1).mean()  # 2 (1 - cos) when the messages are normalised
         state = F.mse_loss(a["D_t"](m_s), phi) + F.mse_loss(a["D_t"](m_t), phi) + F.mse_loss(a["D_s"](m_s), target)
         return self.w_interact * interact + self.w_mc * message + self.w_sc * state
 

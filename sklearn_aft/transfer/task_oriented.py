@@ -75,7 +75,9 @@ class TaskOriented(LogitKD):
         self.distill_task_weight = float(distill_task_weight)
 
     def _distilling(self, epoch: int, max_epochs: int) -> bool:
-        return epoch <= max(1, math.ceil(self.distill_fraction * max_epochs))
+        # at least one epoch of each stage when there are two epochs or more
+        distill = min(max(1, math.ceil(self.distill_fraction * max_epochs)), max(1, max_epochs - 1))
+        return epoch <= distill
 
     def weight_at(self, epoch: int, max_epochs: int) -> float:
         return super().weight_at(epoch, max_epochs) if self._distilling(epoch, max_epochs) else 0.0
