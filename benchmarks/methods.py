@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--merge", action="store_true", help="replace only these methods' runs in the saved results")
     args = parser.parse_args()
     for ds in args.datasets:  # compute and cache teacher features before the workers start
         teacher_features(ds)
@@ -130,12 +131,17 @@ def main() -> None:
     jobs.sort(key=lambda j: j[1] == "all")  # long runs last so the workers stay balanced
     runs = Parallel(n_jobs=args.n_jobs, verbose=5)(delayed(one_run)(*j) for j in jobs)
     refs = [references(ds, n, s) for ds in args.datasets for n in (100, 500, "all") for s in range(args.seeds)]
+    methods = args.methods
+    if args.merge and (RESULTS / "methods.json").exists():
+        saved = json.loads((RESULTS / "methods.json").read_text())
+        runs = [r for r in saved["runs"] if r["method"] not in args.methods] + runs
+        methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "methods.json").write_text(json.dumps({"runs": runs, "references": refs}, indent=1, default=str))
-    table, _ = summarise(runs, refs, args.methods)
+    table, _ = summarise(runs, refs, methods)
     title = f"# Transfer methods on real data: `python benchmarks/methods.py --seeds {args.seeds}`\n\n"
     (RESULTS / "methods.md").write_text(title + table + "\n")
-    plot(runs, refs, args.methods, RESULTS / "methods.png")
+    plot(runs, refs, methods, RESULTS / "methods.png")
     print(table)
 
 
