@@ -4,7 +4,6 @@ and checking image arrays."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,14 +18,6 @@ def import_timm():
     except ImportError as exc:
         raise ImportError("image teachers and students need timm: pip install timm (or sklearn-aft[vision])") from exc
     return timm
-
-
-def weights_key(weights) -> str:
-    if weights is None or isinstance(weights, str) and weights == "random":
-        return str(weights)
-    path = Path(os.fspath(weights)).expanduser()
-    stat = path.stat() if path.is_file() else None  # a changed file is a new model
-    return f"{path}|{stat and (stat.st_mtime_ns, stat.st_size)}"
 
 
 def check_weights_param(weights, owner: str) -> None:

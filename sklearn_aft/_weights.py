@@ -57,6 +57,16 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return _unwrap(state, path)
 
 
+def weights_key(weights) -> str:
+    """What identifies a ``weights`` parameter in model and cache keys: the path, modification time and size
+    of the file (a file written again is new weights), or the value itself for None and ``"random"``."""
+    if weights is None or isinstance(weights, str) and weights == "random":
+        return str(weights)
+    path = Path(os.fspath(weights)).expanduser()
+    stat = path.stat() if path.is_file() else None
+    return f"{path}|{stat and (stat.st_mtime_ns, stat.st_size)}"
+
+
 def _unwrap(state: object, path: Path) -> dict[str, torch.Tensor]:
     while isinstance(state, Mapping):
         inner = next((state[k] for k in _WRAPPER_KEYS if isinstance(state.get(k), Mapping)), None)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sklearn_aft._timm import build_timm_model, check_image_array, check_weights_param, import_timm, weights_key
+from sklearn_aft._timm import build_timm_model, check_image_array, check_weights_param, import_timm
+from sklearn_aft._weights import weights_key
 from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence, fingerprint
 

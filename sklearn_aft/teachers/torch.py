@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -14,7 +12,7 @@ import torch
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, validate_data
 
-from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict
+from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict, weights_key
 from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher, fingerprint
 
@@ -108,12 +106,8 @@ class TorchEmbedder(BaseTeacher):
         return module
 
     def _model_key(self) -> str:
-        weights = ""
-        if self.weights is not None:
-            path = Path(os.fspath(self.weights)).expanduser()
-            stat = path.stat() if path.is_file() else None
-            weights = f"{path}|{stat and (stat.st_mtime_ns, stat.st_size)}"
-        return f"{fingerprint((self._factory(), self.module_kwargs, self.key_map))[0]}|{weights}"
+        model = fingerprint((self._factory(), self.module_kwargs, self.key_map))[0]
+        return f"{model}|{weights_key(self.weights)}"
 
     def _model(self):
         if isinstance(self.module, torch.nn.Module):
