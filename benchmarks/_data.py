@@ -40,20 +40,10 @@ def load_text_dataset(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
             texts, labels = _split_label_text(_lines(f"TREC.{split}", encoding="latin-1"))
             out[split] = (texts, np.asarray([lab.split(":")[0] for lab in labels]))
         return out
-    if name == "sms_spam":
-        rows = [line.split("\t", 1) for line in _lines("SMSSpamCollection.tsv")[1:]]
-        texts = [t for _, t in rows]
-        labels = np.asarray([int(lab == "spam") for lab, _ in rows])
-        # No official split: a fixed, stratified 70/30 split.
-        rng = np.random.default_rng(0)
-        test = np.zeros(len(texts), dtype=bool)
-        for c in (0, 1):
-            idx = np.flatnonzero(labels == c)
-            test[rng.choice(idx, size=int(round(0.3 * len(idx))), replace=False)] = True
-        return {
-            "train": ([t for t, m in zip(texts, test) if not m], labels[~test]),
-            "test": ([t for t, m in zip(texts, test) if m], labels[test]),
-        }
+    if name == "sms_spam":  # bundled with the package, with its fixed stratified 70/30 split
+        from sklearn_aft.datasets import load_sms_spam
+
+        return {s: load_sms_spam(subset=s, return_X_y=True) for s in ("train", "test")}
     raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
 
 
@@ -81,24 +71,13 @@ def teacher_features(name: str) -> dict[str, np.ndarray]:
     return feats
 
 
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
 def load_cifar_mini() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The CIFAR-10 slice bundled with the tests (``tests/data/cifar10_mini.tar.gz``, 30 train / 20 test
     JPEGs per class): ``{"train": (uint8 (300, 32, 32, 3), labels), "test": (200 images, labels)}``."""
-    import io
-    import tarfile
+    from sklearn_aft.datasets import load_image_folder
 
-    from PIL import Image
-
-    out: dict[str, tuple[list, list]] = {"train": ([], []), "test": ([], [])}
-    with tarfile.open(Path(__file__).parents[1] / "tests" / "data" / "cifar10_mini.tar.gz") as tf:
-        for member in sorted(tf.getmembers(), key=lambda m: m.name):
-            split, label, _ = member.name.split("/")
-            out[split][0].append(np.asarray(Image.open(io.BytesIO(tf.extractfile(member).read())).convert("RGB")))
-            out[split][1].append(CIFAR_CLASSES.index(label))
-    return {k: (np.stack(images), np.asarray(labels)) for k, (images, labels) in out.items()}
+    archive = Path(__file__).parents[1] / "tests" / "data" / "cifar10_mini.tar.gz"
+    return {s: load_image_folder(archive, subset=s, return_X_y=True) for s in ("train", "test")}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,123 @@
+"""The ``sklearn-aft`` command (also ``python -m sklearn_aft``): ``demo`` and ``info``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .demo import BUNDLED_DATASETS, DEMO_METHODS, default_cache_dir
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sklearn-aft",
+        description="Transfer the knowledge of large pretrained models into small task models.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="train cheap students against the teacher on bundled real data; print a table, write a plot",
+        description="Train a plain TF-IDF student, the teacher probe and transfer-method students on a real "
+        "text dataset with few labels and the rest unlabeled; print accuracy, fit time, prediction "
+        "throughput, speed-up over the teacher and share of the teacher gap closed; write a PNG plot. "
+        "The teacher is all-MiniLM-L6-v2, offline; its embeddings are cached between runs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    demo.add_argument(
+        "--dataset",
+        default="sms_spam",
+        help=f"bundled dataset ({', '.join(BUNDLED_DATASETS)}) or a file of label<TAB>text lines",
+    )
+    demo.add_argument(
+        "--labels",
+        type=_positive_int,
+        default=200,
+        help="training texts that keep their label (the rest are unlabeled)",
+    )
+    demo.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(DEMO_METHODS),
+        help="transfer methods to train students with ('none' is the plain student; see 'sklearn-aft info')",
+    )
+    demo.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ...")
+    demo.add_argument("--output", default="aft-demo", help="folder for the plot and the results files")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the labeled subset and the students")
+    demo.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        default=None,
+        help="use at most this many training and test texts (a quick run)",
+    )
+    demo.add_argument(
+        "--cache-dir",
+        default=None,
+        help=f"teacher-embedding cache; None is $SKLEARN_AFT_CACHE or {default_cache_dir()}",
+    )
+    demo.add_argument("--no-cache", action="store_true", help="embed without the cache")
+    demo.add_argument("--no-plot", action="store_true", help="do not write the plot")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    commands.add_parser("info", help="versions, device, and the registered teachers, students and transfer methods")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _info() -> None:
+    import sklearn
+    import skorch
+    import torch
+
+    from ._device import resolve_device
+    from .registry import available_students, available_teachers, available_transfers
+
+    print(
+        f"sklearn-aft {_version()}  (scikit-learn {sklearn.__version__}, skorch {skorch.__version__}, "
+        f"torch {torch.__version__})"
+    )
+    print(f"device 'auto' resolves to: {resolve_device('auto')}")
+    print(f"transfer methods: {', '.join(available_transfers())}")
+    print(f"students:         {', '.join(available_students())}")
+    print(f"teachers:         {', '.join(available_teachers())}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "info":
+        _info()
+        return 0
+    from .demo import run_demo
+
+    try:
+        run_demo(
+            args.dataset,
+            labels=args.labels,
+            methods=args.methods,
+            device=args.device,
+            output_dir=args.output,
+            seed=args.seed,
+            max_samples=args.max_samples,
+            cache_dir=False if args.no_cache else args.cache_dir,
+            plot=not args.no_plot,
+            progress=not args.quiet,
+        )
+    except (ValueError, ImportError, FileNotFoundError) as exc:  # user errors: one line, no traceback
+        print(f"sklearn-aft demo: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

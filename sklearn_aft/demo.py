@@ -1,0 +1,347 @@
+"""The demo (``python -m sklearn_aft demo``): cheap students against the teacher on real, bundled data.
+
+A few hundred labeled texts and the rest of the training set unlabeled. The teacher (all-MiniLM-L6-v2,
+offline) embeds every training text once; its embeddings are cached on disk between runs. Then, on the
+same split:
+
+- the teacher probe: logistic regression on the teacher's embeddings of the labeled texts. It is the
+  accuracy to aim for, but predicting with it runs the teacher;
+- the plain student: TF-IDF + MLP trained on the labeled texts (``transfer="none"``);
+- students trained with transfer methods, which also learn from the teacher's view of the unlabeled
+  texts during ``fit`` and predict without it.
+
+The table reports accuracy, macro-F1, fit time, prediction throughput, speed-up over the teacher
+pipeline and the share of the teacher-to-plain-student accuracy gap each student closes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from skorch.callbacks import Callback
+from tqdm.auto import tqdm
+
+DEMO_METHODS = ("none", "aft_feature", "aft", "kd", "task_oriented")
+BUNDLED_DATASETS = ("sms_spam",)
+PLAIN, PROBE = "plain student (none)", "teacher probe"
+
+
+def default_cache_dir() -> Path:
+    """Where the demo keeps teacher embeddings: ``$SKLEARN_AFT_CACHE`` or ``~/.cache/sklearn-aft``."""
+    return Path(os.environ.get("SKLEARN_AFT_CACHE", Path.home() / ".cache" / "sklearn-aft")).expanduser()
+
+
+class EpochProgress(Callback):
+    """A tqdm bar over the epochs of one fit (skorch's ``ProgressBar`` counts batches of one epoch)."""
+
+    def __init__(self, desc: str):
+        self.desc = desc
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        self.bar_.update(1)
+        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3f}", refresh=False)
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+
+def load_demo_data(dataset: str, seed: int = 0, max_samples: int | None = None):
+    """``(train_texts, train_labels, test_texts, test_labels)`` of a bundled dataset or a labelled text file.
+
+    ``dataset`` is a bundled name (``"sms_spam"``) or the path of a UTF-8 file with one
+    ``label<TAB>text`` pair per line (an optional first line ``label<TAB>text`` is skipped); a file is
+    split 70/30, stratified. ``max_samples`` caps each split, stratified, for quick runs.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if dataset == "sms_spam":
+        from .datasets import load_sms_spam
+
+        x_tr, y_tr = load_sms_spam(subset="train", return_X_y=True)
+        x_te, y_te = load_sms_spam(subset="test", return_X_y=True)
+        names = np.asarray(["ham", "spam"])
+        y_tr, y_te = names[y_tr], names[y_te]
+    elif Path(dataset).is_file():
+        rows = [line.rstrip("\n").split("\t", 1) for line in Path(dataset).read_text("utf-8").splitlines()]
+        rows = [r for r in rows if len(r) == 2 and r[1].strip()]
+        if rows and [c.strip().lower() for c in rows[0]] == ["label", "text"]:
+            rows = rows[1:]
+        if len(rows) < 10:
+            raise ValueError(f"{dataset}: expected label<TAB>text lines, found {len(rows)} usable ones")
+        labels, texts = np.asarray([r[0] for r in rows]), [r[1] for r in rows]
+        x_tr, x_te, y_tr, y_te = train_test_split(texts, labels, test_size=0.3, stratify=labels, random_state=seed)
+    else:
+        raise ValueError(f"dataset must be one of {BUNDLED_DATASETS} or an existing file, got {dataset!r}")
+    splits = []
+    for x, y in ((x_tr, y_tr), (x_te, y_te)):
+        y = np.asarray(y)
+        if max_samples is not None and max_samples < len(y):
+            x, _, y, _ = train_test_split(x, y, train_size=max_samples, stratify=y, random_state=seed)
+        splits += [list(x), np.asarray(y)]
+    return tuple(splits)
+
+
+def _labeled_mask(y: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
+    """A stratified choice of ``n_labels`` rows, with at least two per class (the KD head is cross-fitted)."""
+    from sklearn.model_selection import train_test_split
+
+    classes = np.unique(y)
+    if n_labels < 2 * len(classes):
+        raise ValueError(f"labels={n_labels} is too few: use at least 2 per class ({2 * len(classes)})")
+    mask = np.zeros(len(y), dtype=bool)
+    if n_labels >= len(y):
+        mask[:] = True
+        return mask
+    idx, _ = train_test_split(np.arange(len(y)), train_size=n_labels, stratify=y, random_state=seed)
+    mask[idx] = True
+    return mask
+
+
+def _throughput(predict, X, min_seconds: float = 0.5) -> float:
+    """Rows per second of ``predict(X)``, repeated until ``min_seconds`` have passed (after one warm-up)."""
+    predict(X[:8])
+    n, start = 0, time.perf_counter()
+    while True:
+        predict(X)
+        n += len(X)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return n / elapsed
+
+
+def run_demo(
+    dataset: str = "sms_spam",
+    *,
+    labels: int = 200,
+    methods: Sequence[str] = DEMO_METHODS,
+    device: str = "auto",
+    output_dir: str | os.PathLike = "aft-demo",
+    seed: int = 0,
+    max_samples: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    teacher=None,
+    plot: bool = True,
+    progress: bool = True,
+    echo=print,
+) -> list[dict]:
+    """Run the demo; return one dict per model (the rows of the printed table).
+
+    Parameters
+    ----------
+    dataset : str, default="sms_spam"
+        A bundled dataset name or a ``label<TAB>text`` file (see :func:`load_demo_data`).
+    labels : int, default=200
+        How many training texts keep their label; the others are unlabeled rows for the transfer term.
+    methods : sequence of str, default=("none", "aft_feature", "aft", "kd", "task_oriented")
+        Transfer methods to train students with (names from :func:`sklearn_aft.available_transfers`).
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ... for the teacher and the students.
+    output_dir : path, default="aft-demo"
+        Where the plot (``demo_<dataset>.png``) and the results (``.csv``, ``.json``) go.
+    seed : int, default=0
+        Seed of the labeled subset and of the students.
+    max_samples : int, default=None
+        Use at most this many training and test texts (quick runs, tests).
+    cache_dir : path or False, default=None
+        Teacher-embedding cache (``None``: :func:`default_cache_dir`; ``False``: no cache).
+    teacher : transformer, default=None
+        The teacher; ``None`` is :class:`~sklearn_aft.teachers.SentenceEmbedder` (all-MiniLM-L6-v2).
+    plot : bool, default=True
+        Write the PNG plot (needs matplotlib).
+    progress : bool, default=True
+        Show progress bars while the teacher embeds and the students train.
+    echo : callable, default=print
+        Where the table and messages go.
+
+    Returns
+    -------
+    rows : list of dict
+        ``model, method, accuracy, macro_f1, fit_seconds, predict_per_second, speedup, gap_closed``.
+
+    Examples
+    --------
+    >>> from sklearn_aft.demo import run_demo
+    >>> rows = run_demo(max_samples=300, labels=40, methods=["none"], plot=False,
+    ...                 progress=False, echo=lambda *a: None)  # doctest: +SKIP
+    """
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.pipeline import make_pipeline
+
+    from . import AFTClassifier
+    from ._device import resolve_device
+    from .registry import get_transfer
+    from .teachers.cache import embed
+
+    for method in methods:
+        get_transfer(method)  # unknown names fail before any work
+    device = resolve_device(device)
+    if teacher is None:
+        from .teachers import SentenceEmbedder
+
+        teacher = SentenceEmbedder(batch_size=64)
+    teacher = clone(teacher).set_params(
+        **{k: v for k, v in (("device", device), ("verbose", int(progress))) if k in teacher.get_params()}
+    )
+    memory = None if cache_dir is False else str(cache_dir or default_cache_dir())
+    x_tr, y_tr, x_te, y_te = load_demo_data(dataset, seed=seed, max_samples=max_samples)
+    labeled = _labeled_mask(y_tr, labels, seed)
+    y_semi = y_tr.astype(object)
+    y_semi[~labeled] = -1  # unlabeled rows: they enter the transfer term only
+    echo(
+        f"{dataset}: {len(x_tr)} training texts ({labeled.sum()} labeled, {(~labeled).sum()} unlabeled), "
+        f"{len(x_te)} test texts, classes {sorted(set(y_tr))}; device {device}"
+    )
+
+    start = time.perf_counter()
+    f_tr, f_te = embed(teacher, x_tr, memory=memory), embed(teacher, x_te, memory=memory)
+    echo(
+        f"teacher embeddings ({type(teacher).__name__}, {f_tr.shape[1]}-d): {time.perf_counter() - start:.1f} s"
+        + (f" (cache: {memory})" if memory else "")
+    )
+
+    results = []
+    probe = LogisticRegression(max_iter=2000, C=10.0)
+    start = time.perf_counter()
+    probe.fit(f_tr[labeled], y_tr[labeled])
+    probe_fit = time.perf_counter() - start
+    pred = probe.predict(f_te)
+    sample = x_te[: min(len(x_te), 256)]  # the teacher is slow: time it on a sample, uncached
+
+    def teacher_pipeline(texts):
+        return probe.predict(teacher.transform(texts))
+
+    results.append(
+        dict(
+            model=PROBE,
+            method="-",
+            accuracy=accuracy_score(y_te, pred),
+            macro_f1=f1_score(y_te, pred, average="macro"),
+            fit_seconds=probe_fit,
+            predict_per_second=_throughput(teacher_pipeline, sample),
+        )
+    )
+
+    for method in methods:
+        start = time.perf_counter()
+        with sklearn.config_context(enable_metadata_routing=True):  # routes teacher_input to the student
+            student = AFTClassifier(
+                transfer=method,
+                teacher=teacher,
+                memory=memory,
+                device=device,
+                random_state=seed,
+                callbacks=[("progress", EpochProgress(method))] if progress else None,
+            ).set_fit_request(teacher_input=True)
+            pipe = make_pipeline(
+                TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), max_features=5000), student
+            )
+            pipe.fit(x_tr, y_semi, teacher_input=x_tr)  # the teacher sees raw texts, the student TF-IDF
+        fit_seconds = time.perf_counter() - start
+        pred = pipe.predict(x_te)
+        results.append(
+            dict(
+                model=PLAIN if method == "none" else f"student + {method}",
+                method=method,
+                accuracy=accuracy_score(y_te, pred),
+                macro_f1=f1_score(y_te, pred, average="macro"),
+                fit_seconds=fit_seconds,
+                predict_per_second=_throughput(pipe.predict, x_te),
+            )
+        )
+
+    _add_relative_columns(results)
+    echo(format_table(results))
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"demo_{Path(dataset).stem}"
+    _write_results(results, stem)
+    if plot:
+        try:
+            write_plot(results, stem.with_suffix(".png"), title=f"{Path(dataset).stem}: {labeled.sum()} labels")
+            echo(f"plot written to {stem.with_suffix('.png')}")
+        except ImportError:
+            echo("matplotlib is not installed: no plot (pip install 'sklearn-aft[demo]')")
+    echo(f"results written to {stem.with_suffix('.csv')}")
+    return results
+
+
+def _add_relative_columns(results: list[dict]) -> None:
+    teacher = next(r for r in results if r["model"] == PROBE)
+    plain = next((r for r in results if r["method"] == "none"), None)
+    gap = teacher["accuracy"] - plain["accuracy"] if plain else float("nan")
+    for r in results:
+        r["speedup"] = r["predict_per_second"] / teacher["predict_per_second"]
+        # Undefined when the teacher probe does not beat the plain student by a visible margin.
+        r["gap_closed"] = (r["accuracy"] - plain["accuracy"]) / gap if plain and gap > 0.005 else float("nan")
+
+
+def format_table(results: list[dict]) -> str:
+    """The results as a fixed-width text table."""
+    head = (
+        f"{'model':<28} {'accuracy':>8} {'macro-F1':>8} {'fit s':>7} {'predict/s':>10} {'speed-up':>9} "
+        f"{'gap closed':>10}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        gap = "-" if r["model"] == PROBE or np.isnan(r["gap_closed"]) else f"{r['gap_closed']:+.2f}"
+        lines.append(
+            f"{r['model']:<28} {r['accuracy']:8.3f} {r['macro_f1']:8.3f} {r['fit_seconds']:7.1f} "
+            f"{r['predict_per_second']:10,.0f} {r['speedup']:8.1f}x {gap:>10}"
+        )
+    lines.append(
+        "speed-up: prediction throughput over the teacher pipeline (teacher + probe); gap closed: "
+        "(accuracy - plain) / (teacher probe - plain)"
+    )
+    return "\n".join(lines)
+
+
+def _write_results(results: list[dict], stem: Path) -> None:
+    with open(stem.with_suffix(".csv"), "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(results[0]))
+        writer.writeheader()
+        writer.writerows(results)
+    stem.with_suffix(".json").write_text(json.dumps(results, indent=2, default=float))
+
+
+def write_plot(results: list[dict], path: Path, title: str = "") -> None:
+    """Accuracy and prediction throughput of every model, side by side, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["model"] for r in results]
+    colors = ["#888888" if n == PROBE else "#4c72b0" if n == PLAIN else "#dd8452" for n in names]
+    fig, (acc_ax, speed_ax) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 1.6), sharey=True)
+    ypos = np.arange(len(names))[::-1]
+    acc_ax.barh(ypos, [r["accuracy"] for r in results], color=colors)
+    acc_ax.axvline(results[0]["accuracy"], color="#888888", linestyle="--", linewidth=1)
+    low = min(r["accuracy"] for r in results)
+    acc_ax.set_xlim(max(0.0, low - 0.1), 1.0)
+    acc_ax.set_xlabel("test accuracy")
+    acc_ax.set_yticks(ypos, names)
+    speed_ax.barh(ypos, [r["predict_per_second"] for r in results], color=colors)
+    speed_ax.set_xscale("log")
+    speed_ax.set_xlim(right=4 * max(r["predict_per_second"] for r in results))  # room for the labels
+    speed_ax.set_xlabel("prediction throughput (texts/s, log scale)")
+    for y, r in zip(ypos, results):
+        acc_ax.text(r["accuracy"], y, f" {r['accuracy']:.3f}", va="center", fontsize="small")
+        speed_ax.text(r["predict_per_second"], y, f" {r['speedup']:.0f}x", va="center", fontsize="small")
+    fig.suptitle(title + "  (teacher probe in grey, plain student in blue, transfer students in orange)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,92 @@
+"""The demo and the command line (``python -m sklearn_aft``, ``sklearn-aft``)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sklearn_aft.cli import main
+from sklearn_aft.demo import _labeled_mask, load_demo_data
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--dataset", "--labels", "--methods", "--device", "--output", "--seed"):
+        assert option in out
+
+
+def test_module_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "sklearn_aft", "info"], capture_output=True, text=True, check=True)
+    assert "aft_feature" in out.stdout and "sentence" in out.stdout
+
+
+def test_user_errors_exit_2_with_one_line(capsys, tmp_path):
+    assert main(["demo", "--methods", "nope", "--output", str(tmp_path)]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["demo", "--dataset", str(tmp_path / "missing.tsv"), "--output", str(tmp_path)]) == 2
+    assert "dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "--labels", "0"])
+
+
+def test_demo_data_from_a_file_and_label_choice(tmp_path):
+    path = tmp_path / "mine.tsv"
+    path.write_text("label\ttext\n" + "".join(f"{'ab'[i % 2]}\tmessage number {i}\n" for i in range(40)))
+    x_tr, y_tr, x_te, y_te = load_demo_data(str(path), seed=0)
+    assert (len(x_tr), len(x_te)) == (28, 12) and set(y_tr) == {"a", "b"}
+    mask = _labeled_mask(y_tr, 6, seed=0)
+    assert mask.sum() == 6 and set(y_tr[mask]) == {"a", "b"}
+    with pytest.raises(ValueError, match="at least 2 per class"):
+        _labeled_mask(y_tr, 3, seed=0)
+    x_tr, y_tr, x_te, y_te = load_demo_data("sms_spam", max_samples=100)
+    assert len(x_tr) == len(x_te) == 100 and set(y_tr) == {"ham", "spam"}
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_on_a_subset(tmp_path, capsys):
+    """The README's main job, on 300 texts: real teacher, table, plot, result files."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("matplotlib")
+    args = [
+        "demo",
+        "--max-samples",
+        "300",
+        "--labels",
+        "40",
+        "--methods",
+        "none",
+        "aft_feature",
+        "--output",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--quiet",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "teacher probe" in out and "student + aft_feature" in out and "speed-up" in out
+    rows = json.loads((tmp_path / "out" / "demo_sms_spam.json").read_text())
+    assert [r["method"] for r in rows] == ["-", "none", "aft_feature"]
+    probe, plain, aft = rows
+    assert probe["accuracy"] > 0.866  # beats always predicting ham on SMS
+    assert plain["speedup"] > 10 and aft["speedup"] > 10  # the student does not run the teacher
+    assert np.isclose(plain["gap_closed"], 0) or np.isnan(plain["gap_closed"])
+    assert (tmp_path / "out" / "demo_sms_spam.png").stat().st_size > 10_000
+    # second run: the teacher embeddings come from the cache
+    assert any((tmp_path / "cache").rglob("*.npz"))
+    assert main(args[:-1] + ["--no-plot", "--quiet"]) == 0
+
+
+def test_console_script_is_installed():
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "sklearn-aft"
+    if not script.exists():
+        pytest.skip("package not installed with its scripts (pip install -e . installs them)")
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("sklearn-aft ")
