@@ -97,7 +97,7 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         Class labels seen among the labeled rows.
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input column names, when X has string column names.
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.module_`` is the student network.
@@ -239,6 +239,33 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         """
         outputs = self._forward_outputs(X)  # first: it raises NotFittedError before classes_ is read
         return self.classes_[np.argmax(outputs, axis=1)]
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Mean accuracy on the labeled rows of ``(X, y)``; rows labelled ``-1`` are left out.
+
+        Unlabeled rows cannot be scored, and leaving them out keeps ``GridSearchCV`` and
+        ``cross_validate`` right when the folds hold some (as they do in semi-supervised fits).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True labels; ``-1`` marks an unlabeled row.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        y = np.asarray(y)
+        labeled = ~_unlabeled_mask(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)
+        if not labeled.any():
+            raise ValueError("y has no labeled rows to score (every label is -1)")
+        if not labeled.all():
+            X = X[labeled] if not hasattr(X, "iloc") else X.iloc[labeled]
+            y = y[labeled]
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

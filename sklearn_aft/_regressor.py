@@ -58,7 +58,7 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     ----------
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input column names, when X has string column names.
     n_outputs_ : int
         Number of regression targets.
@@ -160,6 +160,30 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         """
         out = self._forward_outputs(X).astype(np.float64)
         return out.ravel() if self._y_ndim == 1 else out
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """R² on the labeled rows of ``(X, y)``; rows whose targets are all NaN are left out.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True targets; a row of NaN is unlabeled.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        y = np.asarray(y, dtype=np.float64)
+        labeled = ~np.isnan(y.reshape(len(y), -1)).all(axis=1)
+        if not labeled.any():
+            raise ValueError("y has no labeled rows to score (every target is NaN)")
+        if not labeled.all():
+            X = X[labeled] if not hasattr(X, "iloc") else X.iloc[labeled]
+            y = y[labeled]
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

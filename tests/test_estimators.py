@@ -285,3 +285,28 @@ def test_method_params_without_teacher_features_are_checked_then_unused(toy):
     assert isinstance(clf.transfer_, NoTransfer) and clf.teacher_blocks_ == ()
     with pytest.raises(ValueError, match="transfer__beta"):
         AFTClassifier(transfer="aft", transfer__beta=-1.0, **FAST).fit(X, y)
+
+
+def test_score_leaves_unlabeled_rows_out(toy):
+    """Semi-supervised folds in GridSearchCV hold -1 / NaN rows: score only the labeled ones."""
+    from sklearn.model_selection import cross_val_score
+
+    X, y, F = toy
+    y_semi = y.copy()
+    y_semi[100:] = -1
+    clf = AFTClassifier(**FAST).fit(X, y_semi, teacher_features=F)
+    assert clf.score(X, y_semi) == clf.score(X[:100], y[:100])
+    assert clf.score(pd.DataFrame(X), y_semi) == clf.score(X[:100], y[:100])
+    w = np.linspace(0.1, 1, len(y))
+    assert clf.score(X, y_semi, sample_weight=w) == clf.score(X[:100], y[:100], sample_weight=w[:100])
+    with pytest.raises(ValueError, match="no labeled rows"):
+        clf.score(X[100:], y_semi[100:])
+    scores = cross_val_score(AFTClassifier(**FAST), X, y_semi, cv=3, params={"teacher_features": F})
+    assert scores.min() > 0.6  # the plain accuracy over all rows would count every -1 row as an error
+
+    reg = AFTRegressor(max_epochs=20, random_state=0)
+    target = (F[:, 0] + 0.5 * F[:, 1]).astype(np.float64)
+    t_semi = target.copy()
+    t_semi[100:] = np.nan
+    reg.fit(X, t_semi, teacher_features=F)
+    assert reg.score(X, t_semi) == reg.score(X[:100], target[:100])

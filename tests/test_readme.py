@@ -15,3 +15,17 @@ def test_quickstart_runs():
     clf, X = namespace["clf"], namespace["X"]
     assert clf.predict(X[:5]).shape == (5,)
     assert clf.transfer_.feature_weights_.shape == (32,)
+
+
+def test_two_commands_match_the_project():
+    """The main job runs the demo with an extra that exists; CI runs the README's test command verbatim."""
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    text = README.read_text()
+    commands = re.findall(r"```bash\n(.*?)\n```", text[text.index("## Two commands") :], re.S)
+    main_job, tests = commands[0], commands[1]
+    assert main_job.endswith("python -m sklearn_aft demo") and '".[demo]"' in main_job
+    extras = tomllib.loads((README.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {"demo", "test", "docs"} <= set(extras)
+    assert tests in (README.parent / ".ci" / "run").read_text()
