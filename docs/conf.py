@@ -24,7 +24,14 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "_ext", "_templates", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.json"]
+exclude_patterns = [
+    "_build",
+    "_ext",
+    "_templates",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.json",
+]
 root_doc = "index"
 templates_path = ["_templates"]
 

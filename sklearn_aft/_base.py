@@ -44,6 +44,17 @@ def _check_number(name: str, value, *, low: float, integer: bool = False, low_in
         raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} {bound} {low}, got {value!r}")
 
 
+def _labeled_rows(X, y: np.ndarray, sample_weight, labeled: np.ndarray, why_none: str):
+    """``(X, y, sample_weight)`` restricted to the labeled rows, for ``score``."""
+    if not labeled.any():
+        raise ValueError(f"y has no labeled rows to score ({why_none})")
+    if labeled.all():
+        return X, y, sample_weight
+    X = X.iloc[labeled] if hasattr(X, "iloc") else X[labeled]
+    sample_weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+    return X, y[labeled], sample_weight
+
+
 class BaseAFT(BaseEstimator):
     """Shared machinery; see :class:`~sklearn_aft.AFTClassifier` for the parameters."""
 

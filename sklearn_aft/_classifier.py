@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
-from sklearn_aft._base import BaseAFT
+from sklearn_aft._base import BaseAFT, _labeled_rows
 
 UNLABELED = -1
 
@@ -259,12 +259,7 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         """
         y = np.asarray(y)
         labeled = ~_unlabeled_mask(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)
-        if not labeled.any():
-            raise ValueError("y has no labeled rows to score (every label is -1)")
-        if not labeled.all():
-            X = X[labeled] if not hasattr(X, "iloc") else X.iloc[labeled]
-            y = y[labeled]
-            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+        X, y, sample_weight = _labeled_rows(X, y, sample_weight, labeled, "every label is -1")
         return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

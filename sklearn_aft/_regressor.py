@@ -11,7 +11,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
-from sklearn_aft._base import BaseAFT
+from sklearn_aft._base import BaseAFT, _labeled_rows
 
 
 class AFTRegressor(RegressorMixin, BaseAFT):
@@ -177,12 +177,7 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         """
         y = np.asarray(y, dtype=np.float64)
         labeled = ~np.isnan(y.reshape(len(y), -1)).all(axis=1)
-        if not labeled.any():
-            raise ValueError("y has no labeled rows to score (every target is NaN)")
-        if not labeled.all():
-            X = X[labeled] if not hasattr(X, "iloc") else X.iloc[labeled]
-            y = y[labeled]
-            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
+        X, y, sample_weight = _labeled_rows(X, y, sample_weight, labeled, "every target is NaN")
         return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

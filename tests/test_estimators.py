@@ -158,6 +158,11 @@ def test_several_teachers_keep_their_blocks(toy):
     clf = AFTClassifier(**FAST).fit(X, y, teacher_features=[F1, F2])
     assert clf.teacher_blocks_ == (5, 7)
     assert [len(w) for w in clf.transfer_.split_by_teacher(torch.as_tensor(clf.transfer_.feature_weights_))] == [5, 7]
+    pieces = clf.transfer_.split_by_teacher(clf.transfer_.feature_weights_)  # arrays split as arrays
+    assert [type(w) for w in pieces] == [np.ndarray] * 2 and [len(w) for w in pieces] == [5, 7]
+    np.testing.assert_array_equal(np.concatenate(pieces), clf.transfer_.feature_weights_)
+    with pytest.raises(ValueError, match="expected 12 values"):
+        clf.transfer_.split_by_teacher(np.ones(11))
     stacked = concat_teachers([F1, F2])
     assert stacked[np.arange(10)].blocks == (5, 7)
     assert pickle.loads(pickle.dumps(stacked)).blocks == (5, 7)

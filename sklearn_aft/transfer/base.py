@@ -108,9 +108,14 @@ class TransferMethod(nn.Module):
     def release(self) -> None:
         """Called once training ends: drop what prediction does not need (e.g. training-only adapters)."""
 
-    def split_by_teacher(self, values: torch.Tensor) -> list[torch.Tensor]:
-        """Split a per-teacher-dimension vector into one piece per teacher block."""
-        return list(torch.split(values, list(self.teacher_dims)))
+    def split_by_teacher(self, values: torch.Tensor | np.ndarray) -> list[torch.Tensor] | list[np.ndarray]:
+        """Split a per-teacher-dimension vector (a tensor or an array, such as ``feature_weights_``) into
+        one piece per teacher block, of the same type."""
+        if len(values) != self.teacher_dim:
+            raise ValueError(f"expected {self.teacher_dim} values (one per teacher dimension), got {len(values)}")
+        if isinstance(values, torch.Tensor):
+            return list(torch.split(values, list(self.teacher_dims)))
+        return np.split(np.asarray(values), np.cumsum(self.teacher_dims)[:-1])
 
     def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
         """Per-row targets of the term, computed once before training; by default the teacher features.
