@@ -34,6 +34,7 @@ exclude_patterns = [
 ]
 root_doc = "index"
 templates_path = ["_templates"]
+html_static_path = ["_static"]
 
 autosummary_generate = True
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types

@@ -202,7 +202,7 @@ def run_demo(
     y_semi[~labeled] = -1  # unlabeled rows: they enter the transfer term only
     echo(
         f"{dataset}: {len(x_tr)} training texts ({labeled.sum()} labeled, {(~labeled).sum()} unlabeled), "
-        f"{len(x_te)} test texts, classes {sorted(set(y_tr))}; device {device}"
+        f"{len(x_te)} test texts, classes {sorted(map(str, set(y_tr)))}; device {device}"
     )
 
     start = time.perf_counter()
@@ -335,7 +335,8 @@ def write_plot(results: list[dict], path: Path, title: str = "") -> None:
     acc_ax.set_yticks(ypos, names)
     speed_ax.barh(ypos, [r["predict_per_second"] for r in results], color=colors)
     speed_ax.set_xscale("log")
-    speed_ax.set_xlim(right=4 * max(r["predict_per_second"] for r in results))  # room for the labels
+    speeds = [r["predict_per_second"] for r in results]
+    speed_ax.set_xlim(min(speeds) / 4, 4 * max(speeds))  # the teacher's bar visible, room for the labels
     speed_ax.set_xlabel("prediction throughput (texts/s, log scale)")
     for y, r in zip(ypos, results):
         acc_ax.text(r["accuracy"], y, f" {r['accuracy']:.3f}", va="center", fontsize="small")

@@ -1,12 +1,17 @@
 """Every built-in transfer method trains, predicts, pickles and clones; the logit-KD machinery is right."""
 
+import gzip
+import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import train_test_split
 
 from sklearn_aft import AFTClassifier, AFTRegressor, available_transfers
 from sklearn_aft.transfer import RKD, FitNet, Hybrid, LogitKD
@@ -265,3 +270,28 @@ def test_teacher_names_that_need_arguments(toy):
     X, y, _ = toy
     with pytest.raises(TypeError, match="teacher='torch' cannot be built without arguments"):
         AFTClassifier(teacher="torch", max_epochs=1).fit(X, y)
+
+
+def test_default_teacher_head_sees_a_minority_class_in_normalised_embeddings():
+    """Regression: the default head was LogisticRegression(C=1), which on L2-normalised sentence embeddings
+    with 100 labels never predicted a 16% class, so kd/task_oriented students learned the majority class.
+
+    Real MiniLM features of TREC questions, "location?" against the rest, 100 labeled rows.
+    """
+    data = Path(__file__).parent / "data"
+    with gzip.open(data / "trec_texts.json.gz", "rt", encoding="utf-8") as fh:
+        labels = json.load(fh)
+    with np.load(data / "trec_minilm.npz") as z:
+        F, F_test = z["train"].astype(np.float32), z["test"].astype(np.float32)
+    y = (np.asarray(labels["train"]["labels"]) == "LOC").astype(int)
+    y_test = (np.asarray(labels["test"]["labels"]) == "LOC").astype(int)
+    labeled, _ = train_test_split(np.arange(len(y)), train_size=100, stratify=y, random_state=0)
+    y_semi = np.full_like(y, -1)
+    y_semi[labeled] = y[labeled]
+
+    kd = LogitKD(student_dim=8, teacher_dims=[F.shape[1]])
+    targets = kd.fit_targets(F, y_semi, random_state=0)
+    assert (targets.argmax(1)[y_semi == -1] == 1).mean() > 0.05  # the unlabeled rows are taught "LOC" too
+    assert balanced_accuracy_score(y_test, kd.head_.predict(F_test)) > 0.65  # C=1 gave 0.5 (never LOC)
+    old = LogisticRegression(C=1.0, max_iter=1000).fit(F[labeled], y[labeled])
+    assert balanced_accuracy_score(y_test, old.predict(F_test)) < 0.55  # the failure this guards against

@@ -132,8 +132,9 @@ class AFTFeature(TransferMethod):
     Attributes
     ----------
     feature_weights_ : ndarray of shape (sum(teacher_dims),)
-        L2 norm of ``P``'s column for every teacher dimension: how much each one is used to explain
-        the student.
+        L2 norm of ``P``'s column for every teacher dimension: how much a unit of each one moves the
+        explained student features. It scales inversely with the dimension's spread, so compare
+        dimensions of different spread (several teachers) by ``feature_weights_ * F.std(axis=0)``.
 
     Examples
     --------
