@@ -10,6 +10,7 @@ from sklearn_aft.teachers.base import BaseTeacher, clear_model_cache
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.teachers.e5 import E5Embedder
 from sklearn_aft.teachers.sentence import SentenceEmbedder
+from sklearn_aft.teachers.stream import embed_to_file
 from sklearn_aft.teachers.timm import TimmEmbedder, efficientnet_lite
 from sklearn_aft.teachers.torch import FunctionEmbedder, TorchEmbedder
 from sklearn_aft.teachers.union import TeacherUnion, make_teacher_union
@@ -25,5 +26,6 @@ __all__ = [
     "clear_model_cache",
     "efficientnet_lite",
     "embed",
+    "embed_to_file",
     "make_teacher_union",
 ]
