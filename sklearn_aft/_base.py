@@ -17,7 +17,7 @@ from skorch.callbacks import ProgressBar
 from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader, train_loader
 from sklearn_aft._device import resolve_device
 from sklearn_aft._features import validate_teacher_features
-from sklearn_aft._net import TransferNet
+from sklearn_aft._net import AcceleratedTransferNet, TransferNet
 from sklearn_aft.registry import get_student, get_teacher, get_transfer
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
@@ -72,6 +72,7 @@ class BaseAFT(BaseEstimator):
         labeled_fraction=0.5,
         callbacks=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
         **kwargs,
@@ -87,6 +88,7 @@ class BaseAFT(BaseEstimator):
         self.labeled_fraction = labeled_fraction
         self.callbacks = callbacks
         self.device = device
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
         # Unknown keywords are kept (so clone keeps them) and rejected at fit, never in __init__.
@@ -132,6 +134,8 @@ class BaseAFT(BaseEstimator):
             raise ValueError(f"labeled_fraction must be in (0, 1], got {self.labeled_fraction!r}")
         if isinstance(self.optimizer, str) and self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"unknown optimizer={self.optimizer!r}; choose one of {sorted(_OPTIMIZERS)} or a class")
+        if self.accelerator is not None and not all(hasattr(self.accelerator, a) for a in ("prepare", "device")):
+            raise TypeError(f"accelerator must be an accelerate.Accelerator or None, got {self.accelerator!r}")
         if not isinstance(self.optimizer, (str, type)):
             raise TypeError(f"optimizer must be a name or a torch.optim.Optimizer class, got {self.optimizer!r}")
 
@@ -222,7 +226,7 @@ class BaseAFT(BaseEstimator):
         if not transfer_cls.requires_teacher:
             teacher, blocks = None, ()
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = resolve_device(self.device)
+        device = str(self.accelerator.device) if self.accelerator is not None else resolve_device(self.device)
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
@@ -241,6 +245,8 @@ class BaseAFT(BaseEstimator):
         # (Talking Models' adapters) go, and the optimizer restarts empty (no moments, no released parameters).
         net.transfer_.release()
         net.initialize_optimizer()
+        if self.accelerator is not None:  # unwrapped after training: an ordinary net on the accelerator's device
+            net.device = device
 
         self.net_ = net
         self.transfer_ = net.transfer_
@@ -298,7 +304,17 @@ class BaseAFT(BaseEstimator):
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         prefixed = {k: v for k, v in vars(self).items() if k.startswith(("optimizer__", "iterator_", "callbacks__"))}
-        return TransferNet(
+        # With an accelerator, it places modules and batches (skorch's device=None) and shards the batches.
+        accelerated = {}
+        if self.accelerator is not None:
+            # skorch prints the epoch table through accelerator.print whatever verbose says; plain print
+            # keeps verbose=0 quiet (and accelerator.print, main process only, is used when verbose).
+            accelerated = {
+                "accelerator": self.accelerator,
+                "callbacks__print_log__sink": "auto" if self.verbose else print,
+            }
+        net_class = TransferNet if self.accelerator is None else AcceleratedTransferNet
+        return net_class(
             module=module,
             criterion=self._criterion(),
             transfer=transfer,
@@ -313,7 +329,8 @@ class BaseAFT(BaseEstimator):
             train_split=None,
             callbacks=callbacks or None,
             verbose=self.verbose,
-            device=device,
+            device=device if self.accelerator is None else None,
+            **accelerated,
             **prefixed,
         )
 

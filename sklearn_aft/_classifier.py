@@ -81,7 +81,14 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         Extra skorch callbacks (``EarlyStopping``, ``LRScheduler``, ...); tune them with
         ``callbacks__<name>__<param>``.
     device : "auto", "cpu", "cuda" or torch device string, default="auto"
-        Where to train; ``"auto"`` uses CUDA when available.
+        Where to train; ``"auto"`` uses CUDA when available. Ignored with an ``accelerator``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train one fit on several devices or with mixed precision through skorch's ``AccelerateMixin``
+        (launch the script with ``accelerate launch``): the student is wrapped for distributed data
+        parallel training, each process takes its share of every epoch's batches and computes the
+        transfer term on its own batch, and the transfer method's learned parameters (AFT's teacher
+        weights) are averaged across processes at every step. Every process must call ``fit`` with the
+        same data. None trains in this process on ``device``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch order. An int makes CPU results identical
         run to run; torch's global random state is left untouched.

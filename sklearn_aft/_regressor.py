@@ -46,7 +46,10 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks.
     device : "auto", "cpu", "cuda" or torch device string, default="auto"
-        Where to train.
+        Where to train. Ignored with an ``accelerator``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train one fit on several devices or with mixed precision through skorch's ``AccelerateMixin``
+        (launch the script with ``accelerate launch``); see :class:`AFTClassifier`.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout and batch order.
     verbose : int, default=0

@@ -327,3 +327,21 @@ def test_teacher_union_blocks_names_and_nested_params():
         TeacherUnion([FunctionEmbedder(np.tanh)]).fit(X)
     with pytest.raises(ValueError, match="at least one"):
         TeacherUnion([]).fit(X)
+
+
+@pytest.mark.slow
+def test_sentence_embedder_on_a_list_of_devices_matches_one_device():
+    """device=[...] encodes in one worker process per device (multi-GPU); checked with two CPU workers."""
+    pytest.importorskip("sentence_transformers")
+    from sklearn_aft.teachers import SentenceEmbedder, clear_model_cache
+
+    texts = [f"message number {i} about {'cats' if i % 2 else 'stock prices'}" for i in range(40)]
+    try:
+        one = SentenceEmbedder(device="cpu").transform(texts)
+        pooled = SentenceEmbedder(device=["cpu", "cpu"])
+        np.testing.assert_allclose(pooled.transform(texts), one, atol=1e-5)
+        np.testing.assert_allclose(pooled.transform(texts[:5]), one[:5], atol=1e-5)  # the pool is reused
+    finally:
+        clear_model_cache()  # stops the worker processes
+    with pytest.raises(ValueError, match="non-empty list"):
+        SentenceEmbedder(device=[]).transform(texts)

@@ -84,6 +84,9 @@ def clear_model_cache() -> None:
     """Forget every loaded teacher model (frees their memory; the next use loads again)."""
     with _MODELS_LOCK:
         _MODELS.clear()
+    from sklearn_aft.teachers.sentence import stop_pools
+
+    stop_pools()  # their processes hold copies of models just forgotten
 
 
 class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import inspect
 import os
+import threading
 from pathlib import Path
 
 import joblib
@@ -54,8 +57,11 @@ class SentenceEmbedder(BaseTeacher):
         Text prepended to every input (e.g. ``"query: "`` for E5-style models).
     batch_size : int, default=32
         Texts per forward pass.
-    device : "auto", "cpu", "cuda" or torch device string, default="auto"
-        Where the model runs; ``"auto"`` uses CUDA when available.
+    device : "auto", "cpu", "cuda", torch device string, or list of them, default="auto"
+        Where the model runs; ``"auto"`` uses CUDA when available. A list (e.g.
+        ``["cuda:0", "cuda:1"]``) embeds with one worker process per device through
+        sentence-transformers' multi-process pool; the pool starts on first use and is kept for the
+        next calls (until :func:`~sklearn_aft.teachers.clear_model_cache` or the end of the process).
     verbose : int, default=0
         ``>0`` shows a progress bar on inputs of more than four batches.
 
@@ -129,20 +135,63 @@ class SentenceEmbedder(BaseTeacher):
     def _validate_input(self, X, reset: bool = False) -> list[str]:
         return check_texts(X, type(self).__name__)
 
+    @property
+    def _devices(self) -> list[str] | None:
+        """The worker devices when ``device`` is a list (multi-process encoding), else None."""
+        if not isinstance(self.device, (list, tuple)):
+            return None
+        if not self.device or not all(isinstance(d, str) for d in self.device):
+            raise ValueError(f"device must be a device string or a non-empty list of them, got {self.device!r}")
+        return list(self.device)
+
+    @property
+    def _device(self) -> str:
+        # With several worker devices the model is loaded on the CPU; the pool copies it to each device.
+        return "cpu" if self._devices is not None else super()._device
+
     def _embed(self, texts: list[str]) -> np.ndarray:
         # One encode call: sentence-transformers sorts texts by length across the whole input, which
         # splitting into our own batches would lose.
-        return self._model().encode(
-            texts,
+        model = self._model()
+        kwargs = dict(
             prompt=self.prompt,
             batch_size=self.batch_size,
             normalize_embeddings=bool(self.normalize),
-            convert_to_numpy=True,
             show_progress_bar=bool(self.verbose) and len(texts) > 4 * self.batch_size,
         )
+        devices = self._devices
+        if devices is None:
+            return model.encode(texts, convert_to_numpy=True, **kwargs)
+        pool = _pool(model, devices)
+        if "pool" in inspect.signature(model.encode).parameters:  # sentence-transformers >= 5
+            return model.encode(texts, pool=pool, convert_to_numpy=True, **kwargs)
+        return model.encode_multi_process(texts, pool, **kwargs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         return tags
+
+
+# Multi-process pools by (model object, devices): starting one spawns a process per device that loads the
+# model, so it is kept for the next calls and stopped at exit.
+_POOLS: dict[tuple[int, tuple[str, ...]], tuple[object, dict]] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(model, devices: list[str]) -> dict:
+    key = (id(model), tuple(devices))
+    with _POOLS_LOCK:
+        if key not in _POOLS:
+            _POOLS[key] = (model, model.start_multi_process_pool(target_devices=devices))
+        return _POOLS[key][1]
+
+
+@atexit.register
+def stop_pools() -> None:
+    """Stop the multi-process encoding pools of list-``device`` SentenceEmbedders."""
+    with _POOLS_LOCK:
+        for model, pool in _POOLS.values():
+            model.stop_multi_process_pool(pool)
+        _POOLS.clear()
