@@ -4,7 +4,7 @@ import joblib
 import numpy as np
 import pytest
 import sklearn
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV
 
 from sklearn_aft import AFTClassifier
 
@@ -45,19 +45,25 @@ def data():
     return X, y, F
 
 
-def _search(X, y, F, **fit_kwargs):
+def _search(X, y, F, randomized=False):
     estimator = AFTClassifier(max_epochs=3, random_state=0).set_fit_request(teacher_features=True)
-    search = GridSearchCV(estimator, {"transfer__beta": [0.3, 1.0, 3.0]}, cv=KFold(3, shuffle=True, random_state=0))
-    return search.fit(X, y, teacher_features=F, **fit_kwargs)
+    grid = {"transfer__beta": [0.3, 1.0, 3.0]}
+    cv = KFold(3, shuffle=True, random_state=0)
+    if randomized:
+        search = RandomizedSearchCV(estimator, grid, n_iter=3, cv=cv, random_state=0)
+    else:
+        search = GridSearchCV(estimator, grid, cv=cv)
+    return search.fit(X, y, teacher_features=F)
 
 
-def test_dask_grid_search_matches_one_process_and_ships_teacher_features_once(client, data):
+@pytest.mark.parametrize("randomized", [False, True], ids=["grid", "randomized"])
+def test_dask_search_matches_one_process_and_ships_teacher_features_once(client, data, randomized):
     X, y, F = data
     with sklearn.config_context(enable_metadata_routing=True):
-        local = _search(X, y, F)
+        local = _search(X, y, F, randomized)
         PICKLED["count"] = 0
         with joblib.parallel_config(backend="dask"):
-            remote = _search(X, y, F.view(CountedFeatures))
+            remote = _search(X, y, F.view(CountedFeatures), randomized)
     np.testing.assert_allclose(remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_
     # 9 fits ran on the workers (3 candidates x 3 folds); the routed features went over once, scattered by
