@@ -101,3 +101,16 @@ def test_two_processes_share_the_batches_and_keep_teacher_weights_in_sync(tmp_pa
     np.testing.assert_array_equal(first["student"], second["student"])
     np.testing.assert_array_equal(first["proba"], second["proba"])
     assert np.std(first["weights"]) > 0  # the weights did learn
+
+
+def test_regressor_with_a_one_process_accelerator(data):
+    from sklearn_aft import AFTRegressor
+
+    X, _, _, F = data
+    target = F[:, 0] + 0.5 * F[:, 1]
+    params = dict(random_state=0, max_epochs=20)
+    plain = AFTRegressor(**params).fit(X, target, teacher_features=F)
+    accelerated = AFTRegressor(accelerator=accelerate.Accelerator(cpu=True), **params)
+    accelerated.fit(X, target, teacher_features=F)
+    np.testing.assert_allclose(accelerated.predict(X), plain.predict(X), atol=1e-5)
+    assert accelerated.score(X, target) > 0.5
