@@ -304,16 +304,17 @@ class BaseAFT(BaseEstimator):
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         prefixed = {k: v for k, v in vars(self).items() if k.startswith(("optimizer__", "iterator_", "callbacks__"))}
-        # With an accelerator, it places modules and batches (skorch's device=None) and shards the batches.
-        accelerated = {}
+        net_class, placement = TransferNet, {"device": device}
         if self.accelerator is not None:
+            # The accelerator places modules and batches (skorch's device=None) and shards the batches.
             # skorch prints the epoch table through accelerator.print whatever verbose says; plain print
             # keeps verbose=0 quiet (and accelerator.print, main process only, is used when verbose).
-            accelerated = {
+            net_class = AcceleratedTransferNet
+            placement = {
+                "device": None,
                 "accelerator": self.accelerator,
                 "callbacks__print_log__sink": "auto" if self.verbose else print,
             }
-        net_class = TransferNet if self.accelerator is None else AcceleratedTransferNet
         return net_class(
             module=module,
             criterion=self._criterion(),
@@ -329,8 +330,7 @@ class BaseAFT(BaseEstimator):
             train_split=None,
             callbacks=callbacks or None,
             verbose=self.verbose,
-            device=device if self.accelerator is None else None,
-            **accelerated,
+            **placement,
             **prefixed,
         )
 

@@ -117,12 +117,12 @@ class AcceleratedTransferNet(AccelerateMixin, TransferNet):
         modules, criteria = list(self._modules), list(self._criteria)
         self._modules = [m for m in modules if m != "transfer"]
         self._criteria = [c for c in criteria if any(p.requires_grad for p in getattr(self, c + "_").parameters())]
+        unwrapped = [c for c in criteria if c not in self._criteria]
         try:
             super()._initialize_accelerator()
         finally:
             self._modules, self._criteria = modules, criteria
-        self.transfer_.to(self.accelerator.device)
-        for name in criteria:
+        for name in ["transfer", *unwrapped]:
             getattr(self, name + "_").to(self.accelerator.device)
         if self.accelerator.num_processes > 1:
             from accelerate.utils import broadcast

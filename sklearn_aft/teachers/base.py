@@ -80,13 +80,16 @@ def shared_model(key: str, load: Callable[[], object]) -> object:
     return model
 
 
+#: Called by :func:`clear_model_cache`: teacher families register what else holds their models.
+ON_CLEAR_MODEL_CACHE: list[Callable[[], None]] = []
+
+
 def clear_model_cache() -> None:
     """Forget every loaded teacher model (frees their memory; the next use loads again)."""
     with _MODELS_LOCK:
         _MODELS.clear()
-    from sklearn_aft.teachers.sentence import stop_pools
-
-    stop_pools()  # their processes hold copies of models just forgotten
+    for release in ON_CLEAR_MODEL_CACHE:  # e.g. worker pools holding copies of the models just forgotten
+        release()
 
 
 class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

