@@ -94,6 +94,8 @@ def test_bad_arguments(X, tmp_path):
         embed_to_file(FunctionEmbedder(np.cos), X, tmp_path / "f.bin")
     with pytest.raises(ValueError, match="chunk_size"):
         embed_to_file(FunctionEmbedder(np.cos), X, tmp_path / "f.npy", chunk_size=0)
+    with pytest.raises(ValueError, match="no inputs"):
+        embed_to_file(FunctionEmbedder(np.cos), X[:0], tmp_path / "f.npy")
 
 
 def test_a_union_keeps_its_blocks_and_the_estimator_fits_on_the_map(X, tmp_path):
