@@ -17,6 +17,8 @@ DATA_DIR = Path(__file__).parent / "data"
 CACHE_DIR = Path(os.environ.get("SKLEARN_AFT_BENCH_CACHE", Path(__file__).parent / ".cache"))
 
 DATASETS = ("sst2", "trec", "sms_spam")
+#: TREC with its 50 fine labels (``DESC:manner``): the same questions and teacher features as ``"trec"``.
+FINE = "trec_fine"
 
 
 def _lines(name: str, encoding: str = "utf-8") -> list[str]:
@@ -34,17 +36,17 @@ def load_text_dataset(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
     if name == "sst2":
         parts = {s: _split_label_text(_lines(f"stsa.binary.{s}")) for s in ("train", "test")}
         return {s: (x, np.asarray(y, dtype=int)) for s, (x, y) in parts.items()}
-    if name == "trec":
+    if name in ("trec", FINE):
         out = {}
         for split in ("train", "test"):
             texts, labels = _split_label_text(_lines(f"TREC.{split}", encoding="latin-1"))
-            out[split] = (texts, np.asarray([lab.split(":")[0] for lab in labels]))
+            out[split] = (texts, np.asarray(labels if name == FINE else [lab.split(":")[0] for lab in labels]))
         return out
     if name == "sms_spam":  # bundled with the package, with its fixed stratified 70/30 split
         from sklearn_aft.datasets import load_sms_spam
 
         return {s: load_sms_spam(subset=s, return_X_y=True) for s in ("train", "test")}
-    raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+    raise ValueError(f"unknown dataset {name!r}; choose one of {(*DATASETS, FINE)}")
 
 
 def minilm_embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -61,6 +63,7 @@ def minilm_embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
 def teacher_features(name: str) -> dict[str, np.ndarray]:
     """MiniLM features of ``load_text_dataset(name)``, computed once and cached on disk."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    name = "trec" if name == FINE else name  # the same texts
     path = CACHE_DIR / f"minilm_{name}.npz"
     if path.exists():
         with np.load(path) as z:

@@ -18,7 +18,9 @@ from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader
 from sklearn_aft._device import resolve_device
 from sklearn_aft._features import validate_teacher_features
 from sklearn_aft._net import AcceleratedTransferNet, TransferNet
+from sklearn_aft._probe import probe_student_input
 from sklearn_aft.registry import get_student, get_teacher, get_transfer
+from sklearn_aft.students.linear import DEFAULT_C
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
 
@@ -28,7 +30,21 @@ PARAM_PREFIXES = ("module", "transfer", "optimizer", "iterator_train", "iterator
 #: Training length of ``max_epochs="auto"``, in optimizer steps (see the estimators' Notes).
 AUTO_STEPS = 500
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+#: Full-batch L-BFGS (``optimizer="lbfgs"``): epochs of ``max_epochs="auto"`` and iterations per epoch
+#: (``optimizer__max_iter``); a converged solve returns at once, so later epochs cost little.
+LBFGS_EPOCHS = 10
+LBFGS_ITERATIONS = 20
+#: ``optimizer="auto"`` solves a ``full_batch`` student (the linear one) with L-BFGS up to this many rows
+#: (one batch holds them all); above, and for every other student, it uses Adam on mini-batches.
+FULL_BATCH_MAX_ROWS = 200_000
+
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "lbfgs": torch.optim.LBFGS,
+}
+_DEFAULT_LR = {torch.optim.LBFGS: 1.0}  # lr="auto": 1 for L-BFGS (its line search sets the step), else 1e-3
 
 
 def _is_prefixed(key: str) -> bool:
@@ -128,12 +144,20 @@ class BaseAFT(BaseEstimator):
         if self.max_epochs != "auto":
             _check_number("max_epochs", self.max_epochs, low=1, integer=True)
         _check_number("batch_size", self.batch_size, low=2, integer=True)
-        _check_number("lr", self.lr, low=0, low_inclusive=False)
+        if self.lr != "auto":
+            _check_number("lr", self.lr, low=0, low_inclusive=False)
         _check_number("labeled_fraction", self.labeled_fraction, low=0, low_inclusive=False)
         if self.labeled_fraction > 1:
             raise ValueError(f"labeled_fraction must be in (0, 1], got {self.labeled_fraction!r}")
-        if isinstance(self.optimizer, str) and self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"unknown optimizer={self.optimizer!r}; choose one of {sorted(_OPTIMIZERS)} or a class")
+        if isinstance(self.optimizer, str) and self.optimizer not in (*_OPTIMIZERS, "auto"):
+            raise ValueError(
+                f"unknown optimizer={self.optimizer!r}; choose 'auto', one of {sorted(_OPTIMIZERS)} or a class"
+            )
+        if self.accelerator is not None and _OPTIMIZERS.get(self.optimizer) is torch.optim.LBFGS:
+            raise ValueError(
+                "optimizer='lbfgs' cannot run under an accelerator (skorch's AccelerateMixin has no "
+                "closure optimizers); use optimizer='adam'"
+            )
         if self.accelerator is not None and not all(hasattr(self.accelerator, a) for a in ("prepare", "device")):
             raise TypeError(f"accelerator must be an accelerate.Accelerator or None, got {self.accelerator!r}")
         if not isinstance(self.optimizer, (str, type)):
@@ -205,7 +229,9 @@ class BaseAFT(BaseEstimator):
     def _fit(self, X, y, teacher_features, teacher_input):
         self._check_hyperparams()
         transfer_cls = get_transfer(self.transfer)
-        student_cls = self.module if isinstance(self.module, torch.nn.Module) else get_student(self.module)
+        student_cls = (
+            self.module if isinstance(self.module, torch.nn.Module) else get_student(self._module_name(transfer_cls))
+        )
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if self.teacher is not None and teacher_features is not None:
@@ -232,14 +258,24 @@ class BaseAFT(BaseEstimator):
             torch.manual_seed(seed)
             module = self._build_student(student_cls, X.shape[1])
             transfer = self._build_transfer(transfer_cls, module, X, blocks)
+            uses_input = teacher is not None and getattr(transfer, "uses_student_input", False)
+            probe = self._probe_input(X, y_train, seed) if uses_input or getattr(module, "C", None) == "auto" else None
+            if getattr(module, "C", None) == "auto":
+                # The linear student's L2 strength: by cross-validation when it learns the labeled rows alone.
+                # With a teacher's soft labels on every row, the labeled rows' choice (often C=1 at 100 labels)
+                # is far too strong, and C=10 (the hand-written pseudo-label pipeline's) was the better one.
+                transfer_set = teacher is not None and not (y_train >= 0).all() if y_train.dtype.kind != "f" else False
+                module.C = probe.C if probe is not None and not transfer_set else DEFAULT_C
             if teacher is not None:  # what the term compares the student with (e.g. a teacher head's logits)
-                teacher = np.asarray(transfer.fit_targets(teacher, y_train, seed), dtype=np.float32)
+                extra = {"student_input": probe} if uses_input else {}
+                teacher = np.asarray(transfer.fit_targets(teacher, y_train, seed, **extra), dtype=np.float32)
             sparse_batches = bool(getattr(student_cls, "accepts_sparse", False))
             dataset = TransferDataset(X, y_train, teacher, sparse_batches=sparse_batches)
             labeled = dataset.labeled
             if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
                 dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
-            net = self._build_net(module, transfer, device, seed, self._n_epochs(dataset))
+            optimizer, full_batch = self._resolve_optimizer(module, len(dataset))
+            net = self._build_net(module, transfer, device, seed, dataset, optimizer, full_batch)
             net.fit(dataset, None)
         # The fitted model keeps the student, not the training state: training-only parts of the method
         # (Talking Models' adapters) go, and the optimizer restarts empty (no moments, no released parameters).
@@ -292,18 +328,53 @@ class BaseAFT(BaseEstimator):
                 f"transfer={self.transfer!r} does not accept transfer__ parameters {params}: {exc}"
             ) from exc
 
-    def _n_epochs(self, dataset: TransferDataset) -> int:
+    def _module_name(self, transfer_cls):
+        """``module="auto"``: the student the transfer method asks for (linear, or the MLP for feature methods)."""
+        if isinstance(self.module, str) and self.module == "auto":
+            return getattr(transfer_cls, "default_student", "mlp")
+        return self.module
+
+    def _probe_input(self, X, y_train: np.ndarray, seed: int):
+        """The cross-validated logistic regression on the labeled rows of X (classification, 2-D X only)."""
+        if y_train.dtype.kind == "f" or X.ndim != 2:
+            return None
+        return probe_student_input(X, y_train, seed)
+
+    def _resolve_optimizer(self, module, n_rows: int) -> tuple[type, bool]:
+        """The optimizer class, and whether it trains on the whole training set as one batch (L-BFGS)."""
+        if self.optimizer == "auto":
+            full = getattr(module, "full_batch", False) and n_rows <= FULL_BATCH_MAX_ROWS and self.accelerator is None
+            optimizer = torch.optim.LBFGS if full else torch.optim.Adam
+        else:
+            optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        return optimizer, issubclass(optimizer, torch.optim.LBFGS)
+
+    def _n_epochs(self, dataset: TransferDataset, full_batch: bool = False) -> int:
         if self.max_epochs != "auto":
             return self.max_epochs
+        if full_batch:
+            return LBFGS_EPOCHS
         steps_per_epoch = len(MixedBatchSampler(dataset.labeled, self.batch_size, self.labeled_fraction))
         return max(1, -(-AUTO_STEPS // max(steps_per_epoch, 1)))
 
-    def _build_net(self, module, transfer, device: str, seed: int, max_epochs: int) -> TransferNet:
-        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+    def _build_net(
+        self, module, transfer, device: str, seed: int, dataset: TransferDataset, optimizer: type, full_batch: bool
+    ) -> TransferNet:
         callbacks = list(self.callbacks or [])
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         prefixed = {k: v for k, v in vars(self).items() if k.startswith(("optimizer__", "iterator_", "callbacks__"))}
+        lr = _DEFAULT_LR.get(optimizer, 1e-3) if self.lr == "auto" else self.lr
+        labeled_fraction = self.labeled_fraction
+        if full_batch:  # one batch of every row per epoch; L-BFGS's line search, a few iterations per epoch
+            prefixed = {
+                "optimizer__line_search_fn": "strong_wolfe",
+                "optimizer__max_iter": LBFGS_ITERATIONS,
+                "optimizer__tolerance_change": 1e-7,  # on a mean loss of order 1: converged for prediction
+                **prefixed,
+            }
+            prefixed.setdefault("iterator_train__batch_size", len(dataset))
+            labeled_fraction = 1.0
         net_class, placement = TransferNet, {"device": device}
         if self.accelerator is not None:
             # The accelerator places modules and batches (skorch's device=None) and shards the batches.
@@ -320,11 +391,11 @@ class BaseAFT(BaseEstimator):
             criterion=self._criterion(),
             transfer=transfer,
             optimizer=optimizer,
-            lr=self.lr,
-            max_epochs=max_epochs,
+            lr=lr,
+            max_epochs=self._n_epochs(dataset, full_batch),
             batch_size=self.batch_size,
             iterator_train=train_loader,
-            iterator_train__labeled_fraction=self.labeled_fraction,
+            iterator_train__labeled_fraction=labeled_fraction,
             iterator_train__seed=seed,
             iterator_valid=predict_loader,
             train_split=None,

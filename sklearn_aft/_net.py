@@ -59,9 +59,25 @@ class TransferNet(NeuralNet):
         groups = list(args[0])
         self._n_student_groups = len(groups)
         groups += self.transfer_.param_groups(kwargs["lr"])
+        if isinstance(self.optimizer, type) and issubclass(self.optimizer, torch.optim.LBFGS):
+            # L-BFGS takes a single parameter group: the transfer method's parameters share the student's rate
+            groups = [p for group in groups for p in (group["params"] if isinstance(group, dict) else [group])]
+            self._n_student_groups = 1
         self.optimizer_ = self.optimizer(groups, **kwargs)
         self._lr_scale = 1.0
         return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        # The student's penalty (the linear student's L2 term) is one term of the objective summed over
+        # the training rows; the batch loss is a mean, so the penalty is divided by the row count.
+        self._n_train_rows = max(1, len(X)) if X is not None else 1
+
+    def _with_penalty(self, loss: torch.Tensor) -> torch.Tensor:
+        penalty = getattr(self.module_, "penalty", None)
+        if penalty is None:
+            return loss
+        return loss + penalty() / getattr(self, "_n_train_rows", 1)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
@@ -91,12 +107,12 @@ class TransferNet(NeuralNet):
         self.history.record_batch("task_loss", task.item())
         teacher = X.get("teacher") if isinstance(X, dict) else None
         if not self._transfer_active or teacher is None:
-            return task
+            return self._with_penalty(task)
         epoch = len(self.history)
         term = self.transfer_.loss(features, to_tensor(teacher, device=self.device), output)
         self.history.record_batch("transfer_loss", term.item())
         task_weight = self.transfer_.task_weight_at(epoch, self.max_epochs)
-        return task_weight * task + self.transfer_.weight_at(epoch, self.max_epochs) * term
+        return self._with_penalty(task_weight * task + self.transfer_.weight_at(epoch, self.max_epochs) * term)
 
 
 class AcceleratedTransferNet(AccelerateMixin, TransferNet):

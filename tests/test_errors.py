@@ -7,7 +7,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_aft import AFTClassifier, AFTRegressor
 
-FAST = dict(max_epochs=3, batch_size=32, random_state=0)
+FAST = dict(module="mlp", max_epochs=3, batch_size=32, random_state=0)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from torch import nn
 from sklearn_aft import AFTClassifier, AFTRegressor, concat_teachers
 from sklearn_aft.transfer import AFTFeature, AFTKernel, NoTransfer
 
-FAST = dict(max_epochs=15, batch_size=32, random_state=0)
+FAST = dict(module="mlp", max_epochs=15, batch_size=32, random_state=0)  # the MLP on mini-batches
 
 
 def test_fit_predict_with_teacher(toy):
@@ -72,9 +72,9 @@ def test_no_teacher_or_none_is_the_plain_baseline(toy):
 
 def test_aft_feature_variant(toy):
     X, y, F = toy
-    clf = AFTClassifier(transfer="aft_feature", module__hidden_sizes=(32, 16), max_epochs=40, random_state=0).fit(
-        X, y, teacher_features=F
-    )
+    clf = AFTClassifier(
+        module="mlp", transfer="aft_feature", module__hidden_sizes=(32, 16), max_epochs=40, random_state=0
+    ).fit(X, y, teacher_features=F)
     assert isinstance(clf.transfer_, AFTFeature)
     assert clf.transfer_.projection.weight.shape == (16, F.shape[1])
     assert clf.transfer_.feature_weights_.shape == (F.shape[1],)
@@ -155,7 +155,7 @@ def test_regressor_1d_2d_and_nan_targets(toy):
 def test_several_teachers_keep_their_blocks(toy):
     X, y, F = toy
     F1, F2 = F[:, :5], F[:, 5:]
-    clf = AFTClassifier(**FAST).fit(X, y, teacher_features=[F1, F2])
+    clf = AFTClassifier(transfer="aft_feature", **FAST).fit(X, y, teacher_features=[F1, F2])
     assert clf.teacher_blocks_ == (5, 7)
     assert [len(w) for w in clf.transfer_.split_by_teacher(torch.as_tensor(clf.transfer_.feature_weights_))] == [5, 7]
     pieces = clf.transfer_.split_by_teacher(clf.transfer_.feature_weights_)  # arrays split as arrays
@@ -166,7 +166,7 @@ def test_several_teachers_keep_their_blocks(toy):
     stacked = concat_teachers([F1, F2])
     assert stacked[np.arange(10)].blocks == (5, 7)
     assert pickle.loads(pickle.dumps(stacked)).blocks == (5, 7)
-    same = AFTClassifier(**FAST).fit(X, y, teacher_features=stacked)
+    same = AFTClassifier(transfer="aft_feature", **FAST).fit(X, y, teacher_features=stacked)
     np.testing.assert_allclose(same.predict_proba(X), clf.predict_proba(X), rtol=1e-5, atol=1e-6)
 
 
@@ -184,7 +184,9 @@ def test_random_state_makes_fits_identical_and_leaves_global_rng(toy):
 
 def test_prefixed_params_survive_clone_and_set_params(toy):
     X, y, F = toy
-    clf = AFTClassifier(transfer="aft", transfer__beta=2.0, module__hidden_sizes=(16,), optimizer__weight_decay=1e-4)
+    clf = AFTClassifier(
+        module="mlp", transfer="aft", transfer__beta=2.0, module__hidden_sizes=(16,), optimizer__weight_decay=1e-4
+    )
     params = clf.get_params()
     assert params["transfer__beta"] == 2.0 and params["module__hidden_sizes"] == (16,)
     c = clone(clf)
@@ -211,11 +213,12 @@ def test_custom_module_class_and_instance(toy):
             h = self.body(X)
             return self.head(h), h
 
-    clf = AFTClassifier(module=Tiny, module__width=6, **FAST).fit(X, y, teacher_features=F)
+    FAST_TINY = {**FAST, "module": Tiny, "transfer": "aft_feature"}
+    clf = AFTClassifier(module__width=6, **FAST_TINY).fit(X, y, teacher_features=F)
     assert clf.transfer_.student_dim == 6  # found by a forward pass: Tiny has no feature_dim
     inst = Tiny(X.shape[1], 2)
     w0 = inst.head.weight.detach().clone()
-    clf2 = AFTClassifier(module=inst, **FAST).fit(X, y, teacher_features=F)
+    clf2 = AFTClassifier(**{**FAST_TINY, "module": inst}).fit(X, y, teacher_features=F)
     assert torch.equal(inst.head.weight, w0)  # the user's instance is not trained in place
     assert clf2.score(X, y) > 0.7
 
@@ -223,7 +226,7 @@ def test_custom_module_class_and_instance(toy):
 def test_module_must_return_output_and_features(toy):
     X, y, F = toy
     with pytest.raises(TypeError, match=r"\(output, features\)"):
-        AFTClassifier(module=nn.Linear(X.shape[1], 2), **FAST).fit(X, y, teacher_features=F)
+        AFTClassifier(**{**FAST, "module": nn.Linear(X.shape[1], 2)}).fit(X, y, teacher_features=F)
 
 
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
@@ -263,25 +266,27 @@ def test_max_epochs_auto_targets_a_step_budget(toy):
     from sklearn_aft._base import AUTO_STEPS
 
     X, y, F = toy
-    clf = AFTClassifier(batch_size=32, random_state=0).fit(X, y, teacher_features=F)
+    clf = AFTClassifier(module="mlp", batch_size=32, random_state=0).fit(X, y, teacher_features=F)
     steps = sum(len(h["batches"]) for h in clf.history_)
     assert AUTO_STEPS <= steps < AUTO_STEPS + 5  # 5 batches of 32 per epoch
     y_semi = y.copy()
     y_semi[40:] = -1  # 3 mixed batches per epoch
-    semi = AFTClassifier(batch_size=32, random_state=0).fit(X, y_semi, teacher_features=F)
+    semi = AFTClassifier(module="mlp", batch_size=32, random_state=0).fit(X, y_semi, teacher_features=F)
     assert AUTO_STEPS <= sum(len(h["batches"]) for h in semi.history_) < AUTO_STEPS + 3
 
 
 def test_warmup_ramps_the_transfer_weight(toy):
     X, y, F = toy
-    clf = AFTClassifier(max_epochs=4, batch_size=32, transfer__beta=2.0, random_state=0)  # default warm-up 0.5
+    clf = AFTClassifier(
+        module="mlp", transfer="aft_feature", max_epochs=4, batch_size=32, transfer__beta=2.0, random_state=0
+    )
     clf.fit(X, y, teacher_features=F)
     weights = [clf.transfer_.weight_at(e, 4) for e in range(1, 5)]
     assert weights == [0.0, 1.0, 2.0, 2.0]
     for h, w in zip(clf.history_, weights):
         assert h["train_loss"] == pytest.approx(h["task_loss"] + w * h["transfer_loss"], rel=1e-4)
     with pytest.raises(ValueError, match="transfer__warmup"):
-        AFTClassifier(transfer__warmup=1.0, max_epochs=2).fit(X, y, teacher_features=F)
+        AFTClassifier(transfer="aft_feature", transfer__warmup=1.0, max_epochs=2).fit(X, y, teacher_features=F)
 
 
 def test_method_params_without_teacher_features_are_checked_then_unused(toy):

@@ -229,7 +229,7 @@ def test_staged_learning_rate_leaves_lr_schedulers_alone(toy):
 def test_release_leaves_no_training_state_in_the_fitted_model(toy):
     X, y, F = toy
     talking = AFTClassifier(transfer="talking", max_epochs=2, random_state=0).fit(X, y, teacher_features=F)
-    plain = AFTClassifier(transfer="none", max_epochs=2, random_state=0).fit(X, y)
+    plain = AFTClassifier(transfer="none", module="mlp", max_epochs=2, random_state=0).fit(X, y)
     student = set(talking.net_.module_.parameters())
     in_optimizer = {p for g in talking.net_.optimizer_.param_groups for p in g["params"]}
     assert in_optimizer == student and not talking.net_.optimizer_.state  # no adapters, no moments

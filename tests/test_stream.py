@@ -121,7 +121,8 @@ def test_fit_reads_memory_mapped_teacher_features_without_copying_them(tmp_path)
     X = np.ascontiguousarray(F[:, :16] + 0.1)  # the student's input (in memory)
     y = (X[:, 0] > 0).astype(int)
     y[5_000:] = -1  # most rows unlabeled, as at scale
-    params = dict(max_epochs=1, batch_size=256, random_state=0)
+    # the feature-space term reads the features batch by batch (distillation heads copy the labeled rows)
+    params = dict(module="mlp", transfer="aft_feature", max_epochs=1, batch_size=256, random_state=0)
     AFTClassifier(**params).fit(X[:500], y[:500], teacher_features=F[:500])  # imports and first-call caches
     tracemalloc.start()
     try:

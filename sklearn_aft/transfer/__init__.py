@@ -11,6 +11,7 @@ from sklearn_aft.transfer.fitnet import FitNet
 from sklearn_aft.transfer.kd import Hybrid, LogitKD
 from sklearn_aft.transfer.none import NoTransfer
 from sklearn_aft.transfer.rkd import RKD
+from sklearn_aft.transfer.stacked import StackedKD
 from sklearn_aft.transfer.talking import TalkingModels
 from sklearn_aft.transfer.task_oriented import TaskOriented
 
@@ -23,6 +24,7 @@ __all__ = [
     "LogitKD",
     "NoTransfer",
     "RKD",
+    "StackedKD",
     "TalkingModels",
     "TaskOriented",
     "TransferMethod",

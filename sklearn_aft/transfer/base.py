@@ -57,6 +57,9 @@ class TransferMethod(nn.Module):
 
     #: Whether the method needs teacher features; without them the estimator trains the task alone.
     requires_teacher: bool = True
+    #: The student of ``module="auto"``: methods that compare hidden features with the teacher's need a
+    #: network that has some (the MLP); output-only methods may set ``"linear"``.
+    default_student: str = "mlp"
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from sklearn_aft.transfer.combined import Combined
 from sklearn_aft.transfer.fitnet import FitNet
 
 _LOG_EPS = 1e-7
+_CHUNK = 8192  # rows per prediction call of a head
 
 
 def _labeled(y: np.ndarray) -> np.ndarray:
@@ -50,6 +51,8 @@ def teacher_head_predictions(
         y = y.reshape(-1)  # single-output heads (SVR, boosting) want 1-D targets
 
     def predict(model, rows):
+        if len(rows) > _CHUNK:  # in chunks: memory-mapped features are never read in whole
+            return np.vstack([predict(model, rows[i : i + _CHUNK]) for i in range(0, len(rows), _CHUNK)])
         if not classify:
             return np.asarray(model.predict(features[rows])).reshape(len(rows), -1)
         proba = np.full((len(rows), n_out), _LOG_EPS)
@@ -61,6 +64,8 @@ def teacher_head_predictions(
     if (~labeled).any():
         out[~labeled] = predict(full, np.flatnonzero(~labeled))
     folds = min(int(cv), len(idx)) if cv else 0
+    if classify and folds:  # stratified folds need a class with at least as many rows as folds
+        folds = min(folds, int(np.bincount(y[idx].astype(int)).max()))
     if folds >= 2:
         splitter = (StratifiedKFold if classify else KFold)(folds, shuffle=True, random_state=random_state % 2**31)
         with warnings.catch_warnings():

@@ -25,6 +25,8 @@ class NoTransfer(TransferMethod):
     """
 
     requires_teacher = False
+    #: The plain baseline of ``module="auto"`` is the linear student (a logistic regression).
+    default_student = "linear"
 
     def __init__(self, student_dim: int = 0, teacher_dims: tuple[int, ...] = (), **kwargs) -> None:
         super().__init__(student_dim, teacher_dims, **{"beta": 0.0, **kwargs})

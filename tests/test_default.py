@@ -1,0 +1,145 @@
+"""The classifier's default: the linear student, full-batch L-BFGS and transfer="stacked_kd"."""
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+
+from sklearn_aft import AFTClassifier
+from sklearn_aft._probe import C_GRID, probe_student_input
+from sklearn_aft.students import MLP, Linear
+from sklearn_aft.transfer import StackedKD
+
+DATA = Path(__file__).parent / "data"
+
+
+def _blobs(n=400, seed=0):
+    """Teacher features that know the label; the student's input is a noisy 30-d view of two of them."""
+    rng = np.random.RandomState(seed)
+    F = rng.normal(size=(n, 8)).astype("float32")
+    y = (F[:, 0] + F[:, 1] > 0).astype(int)
+    mixing = np.random.RandomState(42).normal(size=(2, 30))
+    X = (F[:, :2] @ mixing + 3.0 * rng.normal(size=(n, 30))).astype("float32")
+    return X, y, F
+
+
+def test_linear_student_with_labels_alone_is_scikit_learns_logistic_regression():
+    X, y, _ = _blobs()
+    for C in (0.1, 10.0):
+        clf = AFTClassifier(module__C=C, random_state=0).fit(X, y)
+        ref = LogisticRegression(C=C, max_iter=5000, tol=1e-10).fit(X, y)
+        np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=2e-3)
+        assert isinstance(clf.net_.module_, Linear) and isinstance(clf.net_.optimizer_, torch.optim.LBFGS)
+        assert all(len(h["batches"]) == 1 for h in clf.history_)  # full batch: one batch per epoch
+
+
+def test_auto_C_is_the_cross_validated_choice_on_the_labeled_rows():
+    X, y, _ = _blobs()
+    clf = AFTClassifier(random_state=0).fit(X, y)
+    probe = probe_student_input(X, y, random_state=0)
+    assert clf.net_.module_.C in C_GRID
+    assert probe.C in C_GRID and 0.5 < probe.cv_accuracy <= 1
+
+
+def test_module_auto_follows_the_transfer_method():
+    X, y, F = _blobs(n=200)
+    assert isinstance(AFTClassifier(max_epochs=2).fit(X, y, teacher_features=F).net_.module_, Linear)
+    aft = AFTClassifier(transfer="aft_feature", max_epochs=2).fit(X, y, teacher_features=F)
+    assert isinstance(aft.net_.module_, MLP) and isinstance(aft.net_.optimizer_, torch.optim.Adam)
+    assert aft.net_.lr == 1e-3  # lr="auto" on Adam
+
+
+def test_lbfgs_is_refused_under_an_accelerator():
+    class FakeAccelerator:
+        prepare = device = None
+
+    X, y, _ = _blobs(n=50)
+    with pytest.raises(ValueError, match="lbfgs"):
+        AFTClassifier(optimizer="lbfgs", accelerator=FakeAccelerator()).fit(X, y)
+
+
+def test_stacked_kd_follows_a_strong_teacher_and_gains_from_unlabeled_rows():
+    X, y, F = _blobs(n=800)
+    y_semi = y.copy()
+    y_semi[30:] = -1
+    X_te, y_te, _ = _blobs(n=2000, seed=1)
+    default = AFTClassifier(random_state=0).fit(X, y_semi, teacher_features=F)
+    labeled_only = AFTClassifier(random_state=0).fit(X[:30], y[:30])
+    assert isinstance(default.transfer_, StackedKD) and default.transfer_.teacher_share_ >= 0.5
+    assert default.score(X_te, y_te) > labeled_only.score(X_te, y_te) + 0.015  # measured 0.805 vs 0.779
+
+
+def test_stacked_kd_does_not_follow_a_teacher_weaker_than_the_input():
+    X, y, _ = _blobs(n=600)
+    noise = np.random.RandomState(1).normal(size=(600, 16)).astype("float32")  # a teacher that knows nothing
+    y_semi = y.copy()
+    y_semi[100:] = -1
+    X_te, y_te, _ = _blobs(n=1000, seed=1)
+    clf = AFTClassifier(random_state=0).fit(X, y_semi, teacher_features=noise)
+    assert clf.transfer_.teacher_share_ <= 0.3
+    labeled_only = AFTClassifier(random_state=0).fit(X[:100], y[:100]).score(X_te, y_te)
+    assert clf.score(X_te, y_te) >= labeled_only - 0.02
+
+
+def test_stacked_kd_rows_count_once_and_beta_weighs_the_unlabeled_ones():
+    term = StackedKD(student_dim=2, teacher_dims=[4], beta=0.5)
+    rng = np.random.RandomState(0)
+    soft = term.fit_targets(rng.normal(size=(5, 4)).astype("float32"), np.array([0, 1, 0, 1, -1]), 0)[-1]
+    assert soft[-1] == 0 and soft[:2].sum() == pytest.approx(1.0)  # unlabeled: soft label, flag 0
+    # the loss on hand-made targets: labeled rows one-hot, unlabeled rows soft, the labeled flag last
+    targets = torch.tensor([[1, 0, 1], [0, 1, 1], [0.8, 0.2, 0], [0.3, 0.7, 0]], dtype=torch.float32)
+    out = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    logp = torch.log_softmax(out, dim=1)
+    expected = (-logp[0, 0] - logp[1, 1] - 0.5 * (0.8 * logp[2, 0] + 0.2 * logp[2, 1]) - 0.5 * logp[3].mean()) / 4
+    assert term.loss(None, targets, out).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert term.task_weight_at(1, 10) == 0.0 and term.weight_at(1, 10) == 1.0
+    with pytest.raises(ValueError, match="classification"):
+        term.fit_targets(rng.normal(size=(4, 4)), np.array([0.5, 1.0, np.nan, np.nan]), 0)
+    with pytest.raises(ValueError, match="cv"):
+        StackedKD(student_dim=2, teacher_dims=[4], cv=0)
+
+
+@pytest.fixture(scope="module")
+def trec():
+    with gzip.open(DATA / "trec_texts.json.gz", "rt", encoding="utf-8") as fh:
+        texts = json.load(fh)
+    with np.load(DATA / "trec_minilm.npz") as z:
+        feats = {k: z[k].astype(np.float32) for k in z.files}
+    vec = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), max_features=20000)
+    X = vec.fit_transform(texts["train"]["texts"]).astype(np.float32)
+    X_te = vec.transform(texts["test"]["texts"]).astype(np.float32)
+    y, y_te = np.asarray(texts["train"]["labels"]), np.asarray(texts["test"]["labels"])
+    return X, y, feats["train"], X_te, y_te
+
+
+@pytest.mark.slow
+def test_default_beats_the_hand_written_pipelines_on_trec(trec):
+    """200 labels and 1,800 unlabeled questions: the default against the pseudo-label pipeline (teacher probe
+    labels the unlabeled rows, then a logistic regression on TF-IDF) and TF-IDF + LogisticRegressionCV."""
+    X, y, F, X_te, y_te = trec
+    ours, pseudo, lrcv = [], [], []
+    for seed in (0, 1):
+        labeled = np.zeros(len(y), dtype=bool)
+        labeled[np.random.default_rng(seed).permutation(len(y))[:200]] = True
+        y_semi = y.astype(object)
+        y_semi[~labeled] = -1
+        ours.append(AFTClassifier(random_state=seed).fit(X, y_semi, teacher_features=F).score(X_te, y_te))
+        probe = LogisticRegressionCV(max_iter=1000).fit(F[labeled], y[labeled])
+        pseudo_y = np.where(labeled, y, probe.predict(F))
+        pseudo.append(LogisticRegression(C=10.0, max_iter=1000).fit(X, pseudo_y).score(X_te, y_te))
+        lrcv.append(LogisticRegressionCV(max_iter=1000).fit(X[labeled], y[labeled]).score(X_te, y_te))
+    assert np.mean(ours) >= max(np.mean(pseudo), np.mean(lrcv))
+
+
+@pytest.mark.slow
+def test_default_with_labels_alone_matches_logistic_regression_cv_on_trec(trec):
+    X, y, _, X_te, y_te = trec
+    labeled = np.random.default_rng(0).permutation(len(y))[:300]
+    ours = AFTClassifier(random_state=0).fit(X[labeled], y[labeled]).score(X_te, y_te)
+    lrcv = LogisticRegressionCV(max_iter=1000).fit(X[labeled], y[labeled]).score(X_te, y_te)
+    assert ours >= lrcv - 0.005
