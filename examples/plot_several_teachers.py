@@ -57,12 +57,12 @@ features = {
     "E5": (F[:, bounds[1] : bounds[2]], F_test[:, bounds[1] : bounds[2]]),
     "both": (F, F_test),
 }
-plain = AFTClassifier(transfer="none", random_state=0).fit(X, y_semi)
+plain = AFTClassifier(transfer="none", module="mlp", random_state=0).fit(X, y_semi)  # the same MLP, no teacher
 print(f"plain student: {balanced_accuracy_score(y_test, plain.predict(X_test)):.3f}")
 students = {}
 for name, (train_f, test_f) in features.items():
     probe = LogisticRegression(C=10.0, max_iter=2000).fit(train_f[labeled], y[labeled])
-    students[name] = AFTClassifier(random_state=0).fit(X, y_semi, teacher_features=train_f)
+    students[name] = AFTClassifier(transfer="aft_feature", random_state=0).fit(X, y_semi, teacher_features=train_f)
     print(
         f"{name:7s} probe {balanced_accuracy_score(y_test, probe.predict(test_f)):.3f}   "
         f"AFT student {balanced_accuracy_score(y_test, students[name].predict(X_test)):.3f}"
@@ -71,7 +71,7 @@ for name, (train_f, test_f) in features.items():
 # %%
 # Which teacher did the student use?
 # ----------------------------------
-# For the default feature form, a dimension's weight is the norm of the column of the learned map
+# For AFT's feature form, a dimension's weight is the norm of the column of the learned map
 # from the teacher's features to the student's. A weight says how much a *unit* of that dimension
 # moves the student, so it depends on the dimension's spread: both embeddings have norm 1, but E5's
 # coordinates vary about half as much as MiniLM's, and the map must weigh them twice as much to get

@@ -119,21 +119,24 @@ def trec():
 
 @pytest.mark.slow
 def test_default_beats_the_hand_written_pipelines_on_trec(trec):
-    """200 labels and 1,800 unlabeled questions: the default against the pseudo-label pipeline (teacher probe
-    labels the unlabeled rows, then a logistic regression on TF-IDF) and TF-IDF + LogisticRegressionCV."""
+    """100 and 200 labels, the rest of 2,000 questions unlabeled, 3 seeds: on average the default beats the
+    pseudo-label pipeline (teacher probe labels the unlabeled rows, then a TF-IDF logistic regression) and
+    TF-IDF + LogisticRegressionCV. Measured: 0.721 against 0.696 and 0.641; per budget 0.699 against 0.640
+    at 100 labels, 0.743 against 0.751 at 200 (one seed of three loses by 4 points)."""
     X, y, F, X_te, y_te = trec
     ours, pseudo, lrcv = [], [], []
-    for seed in (0, 1):
-        labeled = np.zeros(len(y), dtype=bool)
-        labeled[np.random.default_rng(seed).permutation(len(y))[:200]] = True
-        y_semi = y.astype(object)
-        y_semi[~labeled] = -1
-        ours.append(AFTClassifier(random_state=seed).fit(X, y_semi, teacher_features=F).score(X_te, y_te))
-        probe = LogisticRegressionCV(max_iter=1000).fit(F[labeled], y[labeled])
-        pseudo_y = np.where(labeled, y, probe.predict(F))
-        pseudo.append(LogisticRegression(C=10.0, max_iter=1000).fit(X, pseudo_y).score(X_te, y_te))
-        lrcv.append(LogisticRegressionCV(max_iter=1000).fit(X[labeled], y[labeled]).score(X_te, y_te))
-    assert np.mean(ours) >= max(np.mean(pseudo), np.mean(lrcv))
+    for n_labels in (100, 200):
+        for seed in (0, 1, 2):
+            labeled = np.zeros(len(y), dtype=bool)
+            labeled[np.random.default_rng(seed).permutation(len(y))[:n_labels]] = True
+            y_semi = y.astype(object)
+            y_semi[~labeled] = -1
+            ours.append(AFTClassifier(random_state=seed).fit(X, y_semi, teacher_features=F).score(X_te, y_te))
+            probe = LogisticRegressionCV(max_iter=1000).fit(F[labeled], y[labeled])
+            pseudo_y = np.where(labeled, y, probe.predict(F))
+            pseudo.append(LogisticRegression(C=10.0, max_iter=1000).fit(X, pseudo_y).score(X_te, y_te))
+            lrcv.append(LogisticRegressionCV(max_iter=1000).fit(X[labeled], y[labeled]).score(X_te, y_te))
+    assert np.mean(ours) >= max(np.mean(pseudo), np.mean(lrcv)) + 0.01
 
 
 @pytest.mark.slow
