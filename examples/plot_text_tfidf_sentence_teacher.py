@@ -66,7 +66,7 @@ sklearn.set_config(enable_metadata_routing=True)
 
 
 def student_pipeline(transfer):
-    student = AFTClassifier(transfer=transfer, teacher=teacher, memory=memory, random_state=0)
+    student = AFTClassifier(transfer=transfer, module="mlp", teacher=teacher, memory=memory, random_state=0)
     student.set_fit_request(teacher_input=True)
     return make_pipeline(TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), student)
 
