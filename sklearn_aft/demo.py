@@ -322,14 +322,14 @@ def _add_relative_columns(results: list[dict]) -> None:
 def format_table(results: list[dict]) -> str:
     """The results as a fixed-width text table."""
     head = (
-        f"{'model':<28} {'accuracy':>8} {'macro-F1':>8} {'fit s':>7} {'predict/s':>10} {'speed-up':>9} "
+        f"{'model':<31} {'accuracy':>8} {'macro-F1':>8} {'fit s':>7} {'predict/s':>10} {'speed-up':>9} "
         f"{'gap closed':>10}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
         gap = "-" if r["model"] == PROBE or np.isnan(r["gap_closed"]) else f"{r['gap_closed']:+.2f}"
         lines.append(
-            f"{r['model']:<28} {r['accuracy']:8.3f} {r['macro_f1']:8.3f} {r['fit_seconds']:7.1f} "
+            f"{r['model']:<31} {r['accuracy']:8.3f} {r['macro_f1']:8.3f} {r['fit_seconds']:7.1f} "
             f"{r['predict_per_second']:10,.0f} {r['speedup']:8.1f}x {gap:>10}"
         )
     lines.append(
