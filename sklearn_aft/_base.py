@@ -264,7 +264,7 @@ class BaseAFT(BaseEstimator):
                 # The linear student's L2 strength: by cross-validation when it learns the labeled rows alone.
                 # With a teacher's soft labels on every row, the labeled rows' choice (often C=1 at 100 labels)
                 # is far too strong, and C=10 (the hand-written pseudo-label pipeline's) was the better one.
-                transfer_set = teacher is not None and not (y_train >= 0).all() if y_train.dtype.kind != "f" else False
+                transfer_set = teacher is not None and y_train.dtype.kind != "f" and not (y_train >= 0).all()
                 module.C = probe.C if probe is not None and not transfer_set else DEFAULT_C
             if teacher is not None:  # what the term compares the student with (e.g. a teacher head's logits)
                 extra = {"student_input": probe} if uses_input else {}

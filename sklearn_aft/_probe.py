@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
-from sklearn_aft.transfer.kd import teacher_head_predictions
+from sklearn_aft.transfer.kd import best_logistic_head
 
 #: Candidate L2 strengths, weakest first (ties go to the first). Below 1, a logistic regression on a
 #: TF-IDF matrix with a few hundred labels predicts the majority class and still ties in accuracy.
@@ -36,11 +35,5 @@ def probe_student_input(X, codes: np.ndarray, random_state: int, cv: int = 5) ->
     distillation methods uses for the same ``random_state``, so the two sets of out-of-fold predictions
     can be compared row by row.
     """
-    labeled = codes >= 0
-    best = None
-    for C in C_GRID:
-        log_proba, _ = teacher_head_predictions(LogisticRegression(C=C, max_iter=1000), X, codes, cv, random_state)
-        accuracy = float(np.mean(log_proba[labeled].argmax(axis=1) == codes[labeled]))
-        if best is None or accuracy > best.cv_accuracy + 1e-12:
-            best = InputProbe(C=C, log_proba=log_proba, cv_accuracy=accuracy)
-    return best
+    C, log_proba, _, accuracy = best_logistic_head(X, codes, C_GRID, cv, random_state)
+    return InputProbe(C=C, log_proba=log_proba, cv_accuracy=accuracy)

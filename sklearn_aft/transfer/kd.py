@@ -80,6 +80,23 @@ def teacher_head_predictions(
     return out.astype(np.float32), full
 
 
+def best_logistic_head(
+    features, y: np.ndarray, Cs, cv: int, random_state: int, max_iter: int = 1000
+) -> tuple[float, np.ndarray, object, float]:
+    """:func:`teacher_head_predictions` of a ``LogisticRegression`` for each C in ``Cs``; the C with the best
+    out-of-fold accuracy on the labeled rows wins (ties: the first in ``Cs``). Returns
+    ``(C, log_proba, fitted_head, accuracy)``."""
+    labeled = y >= 0
+    best = None
+    for C in Cs:
+        head = LogisticRegression(C=C, max_iter=max_iter)
+        log_proba, fitted = teacher_head_predictions(head, features, y, cv, random_state)
+        accuracy = float(np.mean(log_proba[labeled].argmax(axis=1) == y[labeled]))
+        if best is None or accuracy > best[3] + 1e-12:
+            best = (float(C), log_proba, fitted, accuracy)
+    return best
+
+
 @register_transfer("kd")
 class LogitKD(TransferMethod):
     """Logit distillation (Hinton et al., 2015) from a teacher *head* fitted on the teacher features.

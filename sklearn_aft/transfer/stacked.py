@@ -7,11 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.linear_model import LogisticRegression
 
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer.base import TransferMethod
-from sklearn_aft.transfer.kd import teacher_head_predictions
+from sklearn_aft.transfer.kd import best_logistic_head, teacher_head_predictions
 
 #: Candidate weights ``(a, b)`` of the teacher head's and the input probe's log-probabilities. Either the
 #: teacher leads (the probe at most half its weight) or it is left out. Two free weights, not a share and
@@ -59,14 +58,15 @@ class StackedKD(TransferMethod):
         Temperature of the soft labels: ``softmax(log p / T)``. Below 1 it sharpens them towards the
         blend's hard labels (``T -> 0``: pseudo-labels), above 1 it softens them.
     head : scikit-learn classifier or None, default=None
-        The teacher head (None: ``LogisticRegression(C=10.0, max_iter=2000)``, as for ``"kd"``).
+        The teacher head. None: a ``LogisticRegression`` whose C (1, 10, 100 or 1000) has the best
+        out-of-fold accuracy on the labeled rows, as ``LogisticRegressionCV`` would choose it.
     cv : int, default=5
         Folds of the out-of-fold predictions of both heads (0 is refused: the blend needs them).
 
     Attributes
     ----------
     head_ : estimator
-        The teacher head fitted on all labeled rows.
+        The teacher head (with the chosen C) fitted on all labeled rows.
     blend_weights_ : tuple of float
         The chosen ``(a, b)``: weights of the teacher head and of the input probe in the blend.
     teacher_share_ : float
@@ -131,14 +131,9 @@ class StackedKD(TransferMethod):
         if self.head is not None:
             log_teacher, self.head_ = teacher_head_predictions(self.head, teacher_features, y, self.cv, random_state)
         else:  # C by out-of-fold accuracy, as LogisticRegressionCV would choose it (ties: the smaller C)
-            best = None
-            for C in HEAD_CS:
-                head = LogisticRegression(C=C, max_iter=2000)
-                out, fitted = teacher_head_predictions(head, teacher_features, y, self.cv, random_state)
-                accuracy = float(np.mean(out[labeled].argmax(axis=1) == codes))
-                if best is None or accuracy > best[0] + 1e-12:
-                    best = (accuracy, out, fitted)
-            _, log_teacher, self.head_ = best
+            _, log_teacher, self.head_, _ = best_logistic_head(
+                teacher_features, y, HEAD_CS, self.cv, random_state, max_iter=2000
+            )
         log_teacher = log_teacher.astype(np.float64)
         log_blend, self.blend_weights_ = log_teacher, (1.0, 0.0)
         if log_input is not None:
