@@ -234,16 +234,17 @@ def run_demo(
     def teacher_pipeline(texts):
         return probe.predict(teacher.transform(texts))
 
-    results.append(
-        dict(
-            model=PROBE,
-            method="-",
+    def row(model: str, method: str, pred, fit_seconds: float, predict_per_second: float) -> dict:
+        return dict(
+            model=model,
+            method=method,
             accuracy=accuracy_score(y_te, pred),
             macro_f1=f1_score(y_te, pred, average="macro"),
-            fit_seconds=probe_fit,
-            predict_per_second=_throughput(teacher_pipeline, sample),
+            fit_seconds=fit_seconds,
+            predict_per_second=predict_per_second,
         )
-    )
+
+    results.append(row(PROBE, "-", pred, probe_fit, _throughput(teacher_pipeline, sample)))
 
     # The hand-written alternative, same split and TF-IDF: the probe labels the unlabeled rows.
     start = time.perf_counter()
@@ -254,16 +255,7 @@ def run_demo(
     pseudo.fit(x_tr, np.where(labeled, y_tr, cv_probe.predict(f_tr)))
     pseudo_fit = time.perf_counter() - start
     pred = pseudo.predict(x_te)
-    results.append(
-        dict(
-            model=PSEUDO,
-            method="-",
-            accuracy=accuracy_score(y_te, pred),
-            macro_f1=f1_score(y_te, pred, average="macro"),
-            fit_seconds=pseudo_fit,
-            predict_per_second=_throughput(pseudo.predict, x_te),
-        )
-    )
+    results.append(row(PSEUDO, "-", pred, pseudo_fit, _throughput(pseudo.predict, x_te)))
 
     for method in methods:
         start = time.perf_counter()
@@ -280,18 +272,8 @@ def run_demo(
             pipe.fit(x_tr, y_semi, teacher_input=x_tr)  # the teacher sees raw texts, the student TF-IDF
         fit_seconds = time.perf_counter() - start
         pred = pipe.predict(x_te)
-        results.append(
-            dict(
-                model=PLAIN
-                if method == "none"
-                else f"student + {method}" + (" (default)" if method == DEFAULT_METHOD else ""),
-                method=method,
-                accuracy=accuracy_score(y_te, pred),
-                macro_f1=f1_score(y_te, pred, average="macro"),
-                fit_seconds=fit_seconds,
-                predict_per_second=_throughput(pipe.predict, x_te),
-            )
-        )
+        name = PLAIN if method == "none" else f"student + {method}" + (" (default)" if method == DEFAULT_METHOD else "")
+        results.append(row(name, method, pred, fit_seconds, _throughput(pipe.predict, x_te)))
 
     _add_relative_columns(results)
     echo(format_table(results))
