@@ -19,6 +19,8 @@ CACHE_DIR = Path(os.environ.get("SKLEARN_AFT_BENCH_CACHE", Path(__file__).parent
 DATASETS = ("sst2", "trec", "sms_spam")
 #: TREC with its 50 fine labels (``DESC:manner``): the same questions and teacher features as ``"trec"``.
 FINE = "trec_fine"
+#: SST-5's sentiment 0-4, used as a regression target.
+SST5 = "sst5"
 
 
 def _lines(name: str, encoding: str = "utf-8") -> list[str]:
@@ -33,8 +35,9 @@ def _split_label_text(lines: list[str]) -> tuple[list[str], list[str]]:
 
 def load_text_dataset(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
     """Return ``{"train": (texts, labels), "test": (texts, labels)}`` for one dataset."""
-    if name == "sst2":
-        parts = {s: _split_label_text(_lines(f"stsa.binary.{s}")) for s in ("train", "test")}
+    if name in ("sst2", SST5):
+        stem = "stsa.binary" if name == "sst2" else "stsa.fine"
+        parts = {s: _split_label_text(_lines(f"{stem}.{s}")) for s in ("train", "test")}
         return {s: (x, np.asarray(y, dtype=int)) for s, (x, y) in parts.items()}
     if name in ("trec", FINE):
         out = {}
@@ -46,7 +49,7 @@ def load_text_dataset(name: str) -> dict[str, tuple[list[str], np.ndarray]]:
         from sklearn_aft.datasets import load_sms_spam
 
         return {s: load_sms_spam(subset=s, return_X_y=True) for s in ("train", "test")}
-    raise ValueError(f"unknown dataset {name!r}; choose one of {(*DATASETS, FINE)}")
+    raise ValueError(f"unknown dataset {name!r}; choose one of {(*DATASETS, FINE, SST5)}")
 
 
 def minilm_embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -84,6 +87,6 @@ def load_cifar_mini() -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 if __name__ == "__main__":
-    for ds in DATASETS:
+    for ds in (*DATASETS, SST5):
         f = teacher_features(ds)
         print(ds, {k: v.shape for k, v in f.items()})

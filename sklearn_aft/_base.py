@@ -18,11 +18,10 @@ from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader
 from sklearn_aft._device import resolve_device
 from sklearn_aft._features import validate_teacher_features
 from sklearn_aft._net import AcceleratedTransferNet, TransferNet
-from sklearn_aft._probe import probe_student_input
 from sklearn_aft.registry import get_student, get_teacher, get_transfer
-from sklearn_aft.students.linear import DEFAULT_C
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
+from sklearn_aft.transfer.kd import _labeled
 
 #: skorch-style prefixed parameters the estimators accept as ``<prefix>__<name>=value``.
 PARAM_PREFIXES = ("module", "transfer", "optimizer", "iterator_train", "iterator_valid", "callbacks")
@@ -73,6 +72,9 @@ def _labeled_rows(X, y: np.ndarray, sample_weight, labeled: np.ndarray, why_none
 
 class BaseAFT(BaseEstimator):
     """Shared machinery; see :class:`~sklearn_aft.AFTClassifier` for the parameters."""
+
+    #: Handed to students that take a ``task`` argument (the linear student's penalty convention).
+    _task = "classification"
 
     def __init__(
         self,
@@ -259,16 +261,16 @@ class BaseAFT(BaseEstimator):
             module = self._build_student(student_cls, X.shape[1])
             transfer = self._build_transfer(transfer_cls, module, X, blocks)
             uses_input = teacher is not None and getattr(transfer, "uses_student_input", False)
-            probe = self._probe_input(X, y_train, seed) if uses_input or getattr(module, "C", None) == "auto" else None
-            if getattr(module, "C", None) == "auto":
-                # The linear student's L2 strength: by cross-validation when it learns the labeled rows alone.
-                # With a teacher's soft labels on every row, the labeled rows' choice (often C=1 at 100 labels)
-                # is far too strong, and C=10 (the hand-written pseudo-label pipeline's) was the better one.
-                transfer_set = teacher is not None and y_train.dtype.kind != "f" and not (y_train >= 0).all()
-                module.C = probe.C if probe is not None and not transfer_set else DEFAULT_C
+            auto_penalty = self._has_auto_penalty(module)
+            probe = self._probe_input(X, y_train, seed) if uses_input or auto_penalty else None
+            if auto_penalty:
+                transfer_set = teacher is not None and not _labeled(y_train).all()
+                self._choose_penalty(module, probe, transfer_set)
             if teacher is not None:  # what the term compares the student with (e.g. a teacher head's logits)
                 extra = {"student_input": probe} if uses_input else {}
                 teacher = np.asarray(transfer.fit_targets(teacher, y_train, seed, **extra), dtype=np.float32)
+                if auto_penalty:
+                    self._choose_transfer_set_penalty(module, transfer, X, teacher, seed)
             sparse_batches = bool(getattr(student_cls, "accepts_sparse", False))
             dataset = TransferDataset(X, y_train, teacher, sparse_batches=sparse_batches)
             labeled = dataset.labeled
@@ -294,7 +296,7 @@ class BaseAFT(BaseEstimator):
             return copy.deepcopy(student_cls)
         kwargs = self._params_for("module")
         accepted = inspect.signature(student_cls).parameters
-        for name, value in (("input_dim", n_features), ("output_dim", self._n_outputs())):
+        for name, value in (("input_dim", n_features), ("output_dim", self._n_outputs()), ("task", self._task)):
             if name in accepted and name not in kwargs:
                 kwargs[name] = value
         try:
@@ -335,10 +337,20 @@ class BaseAFT(BaseEstimator):
         return self.module
 
     def _probe_input(self, X, y_train: np.ndarray, seed: int):
-        """The cross-validated logistic regression on the labeled rows of X (classification, 2-D X only)."""
-        if y_train.dtype.kind == "f" or X.ndim != 2:
-            return None
-        return probe_student_input(X, y_train, seed)
+        """The cross-validated linear model on the labeled rows of X (2-D X only); see the subclasses."""
+        raise NotImplementedError
+
+    def _has_auto_penalty(self, module) -> bool:
+        """Whether the student's L2 strength is the estimator's to choose (the linear student's "auto")."""
+        raise NotImplementedError
+
+    def _choose_penalty(self, module, probe, transfer_set: bool) -> None:
+        """Set the student's "auto" L2 strength from the input probe (``transfer_set``: unlabeled rows
+        carry teacher targets)."""
+        raise NotImplementedError
+
+    def _choose_transfer_set_penalty(self, module, transfer, X, targets: np.ndarray, seed: int) -> None:
+        """Once the transfer method's targets are known: revise the "auto" L2 strength for them (no-op here)."""
 
     def _resolve_optimizer(self, module, n_rows: int) -> tuple[type, bool]:
         """The optimizer class, and whether it trains on the whole training set as one batch (L-BFGS)."""

@@ -14,6 +14,8 @@ from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
 from sklearn_aft._base import BaseAFT, _labeled_rows
+from sklearn_aft._probe import probe_student_input
+from sklearn_aft.students.linear import DEFAULT_C
 
 UNLABELED = -1
 
@@ -249,6 +251,18 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         self : AFTClassifier
         """
         return self._fit_transactional(X, y, teacher_features, teacher_input)
+
+    def _probe_input(self, X, y_train: np.ndarray, seed: int):
+        return probe_student_input(X, y_train, seed) if X.ndim == 2 else None
+
+    def _has_auto_penalty(self, module) -> bool:
+        return getattr(module, "C", None) == "auto"
+
+    def _choose_penalty(self, module, probe, transfer_set: bool) -> None:
+        # By cross-validation when the student learns the labeled rows alone. With a teacher's soft labels
+        # on every row, the labeled rows' choice (often C=1 at 100 labels) is far too strong, and C=10 (the
+        # hand-written pseudo-label pipeline's) was the better one.
+        module.C = probe.C if probe is not None and not transfer_set else DEFAULT_C
 
     def _prepare_targets(self, y, n_samples: int) -> np.ndarray:
         y = column_or_1d(y, warn=True)

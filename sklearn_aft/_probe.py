@@ -1,7 +1,8 @@
-"""A cross-validated logistic regression on the student's own input: what the student can learn unaided.
+"""A cross-validated linear model on the student's own input: what the student can learn unaided.
 
-It serves twice: it picks the linear student's L2 strength (``C="auto"``), and its out-of-fold predictions
-let ``transfer="stacked_kd"`` weigh the teacher against the student's own input (a teacher weaker than the
+A logistic regression for classification, a ridge regression for regression. It serves twice: it picks the
+linear student's L2 strength (``C="auto"`` or ``alpha="auto"``), and its out-of-fold predictions let
+``transfer="stacked_kd"`` weigh the teacher against the student's own input (a teacher weaker than the
 input gets little weight, so the student is not distilled towards it).
 """
 
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sklearn_aft.transfer.kd import best_logistic_head
+from sklearn_aft.transfer.kd import best_logistic_head, best_ridge_head
 
 #: Candidate L2 strengths, weakest first (ties go to the first). Below 1, a logistic regression on a
 #: TF-IDF matrix with a few hundred labels predicts the majority class and still ties in accuracy.
 C_GRID = (100.0, 10.0, 1.0)
+#: Candidate ridge strengths: RidgeCV's usual decade range, in half decades (leave-one-out costs one fit).
+ALPHA_GRID = tuple(float(a) for a in np.logspace(-2, 3, 11))
 
 
 @dataclass(frozen=True)
@@ -37,3 +40,39 @@ def probe_student_input(X, codes: np.ndarray, random_state: int, cv: int = 5) ->
     """
     C, log_proba, _, accuracy = best_logistic_head(X, codes, C_GRID, cv, random_state)
     return InputProbe(C=C, log_proba=log_proba, cv_accuracy=accuracy)
+
+
+@dataclass(frozen=True)
+class RidgeProbe:
+    """The chosen ``alpha`` and the probe's predictions ``(n_samples, n_targets)``: leave-one-out on the
+    labeled rows, from the ridge fitted on all labeled rows for the others."""
+
+    alpha: float
+    predictions: np.ndarray
+    cv_mse: float
+
+
+def probe_student_input_ridge(X, y: np.ndarray) -> RidgeProbe:
+    """``RidgeCV`` on the rows of ``X`` whose (standardised) targets ``y`` are all known (NaN: unknown),
+    alpha from ``ALPHA_GRID`` by leave-one-out squared error."""
+    alpha, predictions, _, mse = best_ridge_head(X, y, ALPHA_GRID)
+    return RidgeProbe(alpha=alpha, predictions=predictions, cv_mse=mse)
+
+
+#: Rows of the transfer set used to choose its alpha (generalised cross-validation costs the cube of the
+#: row count on a sparse X); the alpha found on a subsample is scaled up to the whole set.
+ALPHA_ROWS = 4000
+
+
+def transfer_set_alpha(X, targets: np.ndarray, random_state: int) -> float:
+    """Ridge's alpha for a student that learns ``targets`` on every row of X (a transfer set), by
+    leave-one-out error as ``RidgeCV`` chooses it, on at most ``ALPHA_ROWS`` rows."""
+    from sklearn.linear_model import RidgeCV
+
+    n = X.shape[0]
+    rows = np.arange(n)
+    if n > ALPHA_ROWS:
+        rows = np.sort(np.random.default_rng(random_state).choice(n, ALPHA_ROWS, replace=False))
+    ridge = RidgeCV(alphas=ALPHA_GRID).fit(X[rows], targets[rows])
+    # alpha is a total over the rows it is fitted on: the same strength per row on all n rows
+    return float(ridge.alpha_) * n / len(rows)

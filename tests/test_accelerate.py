@@ -113,7 +113,7 @@ def test_regressor_with_a_one_process_accelerator(data):
 
     X, _, _, F = data
     target = F[:, 0] + 0.5 * F[:, 1]
-    params = dict(random_state=0, max_epochs=20)
+    params = dict(transfer="aft_feature", random_state=0, max_epochs=20)
     plain = AFTRegressor(**params).fit(X, target, teacher_features=F)
     accelerated = AFTRegressor(accelerator=accelerate.Accelerator(cpu=True), **params)
     accelerated.fit(X, target, teacher_features=F)

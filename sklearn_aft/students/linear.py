@@ -1,4 +1,4 @@
-"""A linear student: multinomial logistic regression (or linear regression) as a torch module."""
+"""A linear student: multinomial logistic regression, or ridge regression, as a torch module."""
 
 from __future__ import annotations
 
@@ -9,19 +9,24 @@ from torch import nn
 
 from sklearn_aft.registry import register_student
 
-#: The L2 strength used when ``C="auto"`` has nothing to choose it from (regression, images).
+#: The L2 strength used when ``C="auto"`` has nothing to choose it from (e.g. a transfer set, images).
 DEFAULT_C = 10.0
+#: Ridge's default, for ``alpha="auto"`` when nothing chooses it (a regressor's X that is not 2-D).
+DEFAULT_ALPHA = 1.0
+TASKS = ("classification", "regression")
 
 
 @register_student("linear")
 class Linear(nn.Module):
-    """One linear layer from the input to the outputs: logistic regression trained as a student.
+    """One linear layer from the input to the outputs: logistic or ridge regression trained as a student.
 
-    ``forward`` returns ``(output, output)``: the outputs (logits) are also the features a transfer
-    method sees, since a linear model has no hidden layer. The weights carry an L2 penalty with
-    scikit-learn's ``C`` convention (``LogisticRegression``): the training objective is the loss summed
-    over the training rows plus ``||W||^2 / (2 C)``; the bias is not penalised. With labeled rows alone
-    and no transfer term, the fitted student is scikit-learn's ``LogisticRegression(C=C)`` solved in torch.
+    ``forward`` returns ``(output, output)``: the outputs (logits, or predictions) are also the features a
+    transfer method sees, since a linear model has no hidden layer. The weights carry an L2 penalty in
+    scikit-learn's convention for the task; the bias is not penalised. For classification it is
+    ``LogisticRegression``'s ``C``: the objective is the cross-entropy summed over the training rows plus
+    ``||W||^2 / (2 C)``. For regression it is ``Ridge``'s ``alpha``: the squared error summed over the rows
+    plus ``alpha * ||W||^2`` (per output). With labeled rows alone and no transfer term, the fitted student
+    is ``LogisticRegression(C=C)`` or ``Ridge(alpha=alpha)`` solved in torch.
 
     Parameters
     ----------
@@ -32,7 +37,13 @@ class Linear(nn.Module):
     C : float or "auto", default="auto"
         Inverse strength of the L2 penalty (larger: weaker). ``"auto"`` lets the estimator choose it
         from {1, 10, 100} by cross-validated accuracy of a logistic regression on the labeled rows
-        (ties go to the weaker penalty); where it cannot (regression, no labels to spare) it is 10.
+        (ties go to the weaker penalty); where it cannot (e.g. with a transfer set) it is 10.
+        Classification only.
+    alpha : float or "auto", default="auto"
+        Ridge's L2 strength (larger: stronger). ``"auto"`` lets the estimator choose it from 1e-2 to 1e3
+        by leave-one-out error on the labeled rows, as ``RidgeCV`` does; otherwise 1. Regression only.
+    task : {"classification", "regression"}, default="classification"
+        Which convention the penalty follows. The estimators set it.
 
     Examples
     --------
@@ -50,16 +61,33 @@ class Linear(nn.Module):
     #: A convex problem: with ``optimizer="auto"`` the estimators solve it with full-batch L-BFGS.
     full_batch = True
 
-    def __init__(self, input_dim: int, output_dim: int, C: float | str = "auto") -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        C: float | str = "auto",
+        alpha: float | str = "auto",
+        task: str = "classification",
+    ) -> None:
         super().__init__()
         if C != "auto" and not (isinstance(C, numbers.Real) and not isinstance(C, bool) and C > 0):
             raise ValueError(f"C must be a positive number or 'auto', got {C!r}")
+        if alpha != "auto" and not (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and alpha >= 0):
+            raise ValueError(f"alpha must be a number >= 0 or 'auto', got {alpha!r}")
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         self.C = C
+        self.alpha = alpha
+        self.task = task
         self.linear = nn.Linear(int(input_dim), int(output_dim))
         self.feature_dim = int(output_dim)
 
     def penalty(self) -> torch.Tensor:
-        """``||W||^2 / (2 C)``: the L2 term of the summed objective (the net divides it by the row count)."""
+        """The L2 term of the summed objective (the net divides it by the row count): ``||W||^2 / (2 C)``,
+        or ``alpha * ||W||^2`` per output for regression (the squared error is averaged over outputs)."""
+        if self.task == "regression":
+            alpha = DEFAULT_ALPHA if self.alpha == "auto" else float(self.alpha)
+            return alpha * self.linear.weight.pow(2).sum() / self.feature_dim
         C = DEFAULT_C if self.C == "auto" else float(self.C)
         # Two classes: the outputs' difference is what LogisticRegression's single weight vector w learns, and
         # the penalised optimum splits it as w1 = -w2 = w / 2, so ||W||^2 / C gives its ||w||^2 / (2 C).

@@ -97,6 +97,32 @@ def best_logistic_head(
     return best
 
 
+def best_ridge_head(features, y: np.ndarray, alphas) -> tuple[float, np.ndarray, object, float]:
+    """``RidgeCV`` on the rows whose targets are all known, alpha by leave-one-out squared error.
+
+    Returns ``(alpha, predictions, fitted_head, loo_mse)``: ``predictions`` ``(n, n_targets)`` are
+    leave-one-out on the labeled rows (as out of fold as cross-fitting, and exact for ridge at the cost
+    of one fit) and from the fitted head on the other rows.
+    """
+    labeled = _labeled(y)
+    if labeled.sum() < 2:
+        raise ValueError("a ridge head needs at least 2 rows whose targets are all known")
+    y2 = y.reshape(len(y), -1).astype(np.float64)
+    idx = np.flatnonzero(labeled)
+    head = RidgeCV(alphas=tuple(alphas), store_cv_results=True, scoring="neg_mean_squared_error")
+    head.fit(features[idx], y2[idx])
+    out = np.zeros(y2.shape, dtype=np.float64)
+    # cv_results_ holds the leave-one-out predictions for each alpha: keep the chosen alpha's
+    loo = head.cv_results_.reshape(len(idx), y2.shape[1], len(head.alphas))
+    out[idx] = loo[:, :, list(head.alphas).index(head.alpha_)]
+    rest = np.flatnonzero(~labeled)
+    for start in range(0, len(rest), _CHUNK):  # in chunks: memory-mapped features are never read in whole
+        rows = rest[start : start + _CHUNK]
+        out[rows] = np.asarray(head.predict(features[rows])).reshape(len(rows), -1)
+    mse = float(np.mean((out[idx] - y2[idx]) ** 2))
+    return float(head.alpha_), out, head, mse
+
+
 @register_transfer("kd")
 class LogitKD(TransferMethod):
     """Logit distillation (Hinton et al., 2015) from a teacher *head* fitted on the teacher features.
