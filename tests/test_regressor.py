@@ -1,0 +1,113 @@
+"""AFTRegressor on a real regression target (SST-5 sentiment 0-4): scale, a linear baseline, transfer.
+
+The fixture (``tests/data/sst5_*``, built by ``make_fixture.py``): 1,500 training and 1,000 test sentences
+with their all-MiniLM-L6-v2 features. The student's input is a TF-IDF of the sentences.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import RidgeCV
+from sklearn.metrics import r2_score
+
+from sklearn_aft import AFTRegressor
+from sklearn_aft.registry import available_transfers
+
+DATA = Path(__file__).parent / "data"
+ALPHAS = np.logspace(-2, 3, 11)
+
+
+@pytest.fixture(scope="module")
+def sst5():
+    with gzip.open(DATA / "sst5_texts.json.gz", "rt", encoding="utf-8") as fh:
+        texts = json.load(fh)
+    with np.load(DATA / "sst5_minilm.npz") as z:
+        feats = {k: z[k].astype(np.float32) for k in z.files}
+    vec = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), max_features=20000)
+    X = vec.fit_transform(texts["train"]["texts"]).astype(np.float32)
+    X_te = vec.transform(texts["test"]["texts"]).astype(np.float32)
+    y = np.asarray(texts["train"]["labels"], dtype=float)
+    y_te = np.asarray(texts["test"]["labels"], dtype=float)
+    return X, y, feats["train"], X_te, y_te, feats["test"]
+
+
+def _labeled(n: int, k: int, seed: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[np.random.default_rng(seed).permutation(n)[:k]] = True
+    return mask
+
+
+@pytest.mark.parametrize("method", sorted(available_transfers()))
+def test_scale_and_offset_of_the_target_do_not_matter(sst5, method):
+    """R^2 with y, 25 * y + 50 and y + 1e4 agrees within 0.01 for every built-in method (100 labels and 300
+    unlabeled rows; before standardisation, y + 88 gave R^2 -420 with the plain MLP student)."""
+    X, y, F, X_te, y_te, _ = sst5
+    X, y, F = X[:400], y[:400], F[:400]
+    labeled = _labeled(len(y), 100, 0)
+    scores = []
+    for scale, offset in [(1.0, 0.0), (25.0, 50.0), (1.0, 1e4)]:
+        target = np.where(labeled, y * scale + offset, np.nan)
+        extra = {"transfer__terms": {"kd": 1.0, "aft_feature": 1.0}} if method == "combined" else {}
+        epochs = "auto" if method == "stacked_kd" else 5
+        reg = AFTRegressor(transfer=method, max_epochs=epochs, random_state=0, **extra)
+        reg.fit(X, target, teacher_features=F)
+        prediction = reg.predict(X_te)
+        assert abs(np.mean(prediction) - np.mean(y_te * scale + offset)) < 2 * scale  # in the user's units
+        scores.append(r2_score(y_te * scale + offset, prediction))
+    assert max(scores) - min(scores) < 0.01, scores
+
+
+def test_two_target_columns_are_standardised_each(sst5):
+    X, y, F, X_te, y_te, _ = sst5
+    Y = np.column_stack([y, 1000 * y - 5e4])
+    reg = AFTRegressor(random_state=0).fit(X[:500], Y[:500])
+    np.testing.assert_allclose(reg.target_mean_, Y[:500].mean(axis=0))
+    prediction = reg.predict(X_te)
+    assert prediction.shape == (len(y_te), 2)
+    r2 = [r2_score(y_te * s + o, prediction[:, j]) for j, (s, o) in enumerate([(1, 0), (1000, -5e4)])]
+    assert abs(r2[0] - r2[1]) < 0.01 and r2[0] > 0.05
+
+
+@pytest.mark.parametrize("n_labels", [100, 500, 1500])
+def test_default_with_labels_alone_matches_ridge_cv(sst5, n_labels):
+    """The default student is ridge regression with RidgeCV's alpha: within 0.01 R^2 of RidgeCV."""
+    X, y, _, X_te, y_te, _ = sst5
+    labeled = _labeled(len(y), n_labels, 1)
+    ridge = r2_score(y_te, RidgeCV(alphas=ALPHAS).fit(X[labeled], y[labeled]).predict(X_te))
+    reg = AFTRegressor(random_state=0).fit(X[labeled], 25 * y[labeled] + 50)
+    assert r2_score(25 * y_te + 50, reg.predict(X_te)) > ridge - 0.01
+
+
+def test_default_with_unlabeled_rows_matches_the_pseudo_label_pipeline(sst5):
+    """200 labels and 1,300 unlabeled sentences: the default is at least as good as the better of RidgeCV on
+    the labeled rows and the hand-written pipeline (a RidgeCV probe on the teacher features labels the
+    unlabeled rows, then RidgeCV on the TF-IDF of every row), and far above the first."""
+    X, y, F, X_te, y_te, _ = sst5
+    labeled = _labeled(len(y), 200, 2)
+    ridge = r2_score(y_te, RidgeCV(alphas=ALPHAS).fit(X[labeled], y[labeled]).predict(X_te))
+    probe = RidgeCV(alphas=ALPHAS).fit(F[labeled], y[labeled])
+    pseudo = np.where(labeled, y, probe.predict(F))
+    pipeline = r2_score(y_te, RidgeCV(alphas=ALPHAS).fit(X, pseudo).predict(X_te))
+    reg = AFTRegressor(random_state=0).fit(X, np.where(labeled, y, np.nan), teacher_features=F)
+    r2 = r2_score(y_te, reg.predict(X_te))
+    assert reg.transfer_.teacher_share_ == 1.0
+    assert r2 > max(ridge, pipeline) - 0.005
+    assert r2 > ridge + 0.05
+
+
+def test_a_teacher_weaker_than_the_input_stays_out_of_the_way(sst5):
+    """Teacher features of pure noise: the unlabeled rows carry the input probe's own predictions, and the
+    fitted student is RidgeCV on the labeled rows (within 0.005 R^2)."""
+    X, y, _, X_te, y_te, _ = sst5
+    labeled = _labeled(len(y), 500, 3)
+    noise = np.random.default_rng(0).normal(size=(len(y), 64)).astype(np.float32)
+    ridge = r2_score(y_te, RidgeCV(alphas=ALPHAS).fit(X[labeled], y[labeled]).predict(X_te))
+    reg = AFTRegressor(random_state=0).fit(X, np.where(labeled, y, np.nan), teacher_features=noise)
+    assert reg.transfer_.teacher_share_ == 0.0
+    assert abs(r2_score(y_te, reg.predict(X_te)) - ridge) < 0.005
