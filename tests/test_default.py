@@ -98,8 +98,15 @@ def test_stacked_kd_rows_count_once_and_beta_weighs_the_unlabeled_ones():
     expected = (-logp[0, 0] - logp[1, 1] - 0.5 * (0.8 * logp[2, 0] + 0.2 * logp[2, 1]) - 0.5 * logp[3].mean()) / 4
     assert term.loss(None, targets, out).item() == pytest.approx(expected.item(), rel=1e-6)
     assert term.task_weight_at(1, 10) == 0.0 and term.weight_at(1, 10) == 1.0
-    with pytest.raises(ValueError, match="classification"):
-        term.fit_targets(rng.normal(size=(4, 4)), np.array([0.5, 1.0, np.nan, np.nan]), 0)
+    # regression: the known targets as they are, the teacher head's predictions elsewhere, then which are known
+    y = np.array([0.5, 1.0, -0.5, 0.0, np.nan, np.nan])
+    reg_targets = term.fit_targets(rng.normal(size=(6, 4)), y, 0)
+    np.testing.assert_array_equal(reg_targets[:4, 0], y[:4].astype(np.float32))
+    np.testing.assert_array_equal(reg_targets[:, 1], [1, 1, 1, 1, 0, 0])
+    pred = torch.zeros(6, 1)
+    squared = torch.from_numpy(reg_targets[:, :1]).pow(2).ravel()
+    expected = torch.cat([squared[:4], term.beta * squared[4:]]).mean()
+    assert term.loss(None, torch.from_numpy(reg_targets), pred).item() == pytest.approx(expected.item(), rel=1e-6)
     with pytest.raises(ValueError, match="cv"):
         StackedKD(student_dim=2, teacher_dims=[4], cv=0)
 
