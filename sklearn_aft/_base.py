@@ -76,17 +76,18 @@ class BaseAFT(BaseEstimator):
     #: Handed to students that take a ``task`` argument (the linear student's penalty convention).
     _task = "classification"
 
+    # The defaults of both estimators (a linear student with stacked_kd): their docstrings say why.
     def __init__(
         self,
-        module="mlp",
+        module="auto",
         *,
         teacher=None,
-        transfer="aft_feature",
+        transfer="stacked_kd",
         memory=None,
         max_epochs="auto",
         batch_size=128,
-        lr=1e-3,
-        optimizer="adam",
+        lr="auto",
+        optimizer="auto",
         labeled_fraction=0.5,
         callbacks=None,
         device="auto",

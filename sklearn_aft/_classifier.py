@@ -184,43 +184,6 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
     (3,)
     """
 
-    def __init__(
-        self,
-        module="auto",
-        *,
-        teacher=None,
-        transfer="stacked_kd",
-        memory=None,
-        max_epochs="auto",
-        batch_size=128,
-        lr="auto",
-        optimizer="auto",
-        labeled_fraction=0.5,
-        callbacks=None,
-        device="auto",
-        accelerator=None,
-        random_state=None,
-        verbose=0,
-        **kwargs,
-    ):
-        super().__init__(
-            module,
-            teacher=teacher,
-            transfer=transfer,
-            memory=memory,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            labeled_fraction=labeled_fraction,
-            callbacks=callbacks,
-            device=device,
-            accelerator=accelerator,
-            random_state=random_state,
-            verbose=verbose,
-            **kwargs,
-        )
-
     def fit(
         self,
         X: ArrayLike,
