@@ -12,13 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sklearn_aft.transfer.kd import best_logistic_head, best_ridge_head
+from sklearn_aft.transfer.kd import RIDGE_ALPHAS, best_logistic_head, best_ridge_head
 
 #: Candidate L2 strengths, weakest first (ties go to the first). Below 1, a logistic regression on a
 #: TF-IDF matrix with a few hundred labels predicts the majority class and still ties in accuracy.
 C_GRID = (100.0, 10.0, 1.0)
-#: Candidate ridge strengths: RidgeCV's usual decade range, in half decades (leave-one-out costs one fit).
-ALPHA_GRID = tuple(float(a) for a in np.logspace(-2, 3, 11))
 
 
 @dataclass(frozen=True)
@@ -54,8 +52,8 @@ class RidgeProbe:
 
 def probe_student_input_ridge(X, y: np.ndarray) -> RidgeProbe:
     """``RidgeCV`` on the rows of ``X`` whose (standardised) targets ``y`` are all known (NaN: unknown),
-    alpha from ``ALPHA_GRID`` by leave-one-out squared error."""
-    alpha, predictions, _, mse = best_ridge_head(X, y, ALPHA_GRID)
+    alpha from ``RIDGE_ALPHAS`` by leave-one-out squared error."""
+    alpha, predictions, _, mse = best_ridge_head(X, y)
     return RidgeProbe(alpha=alpha, predictions=predictions, cv_mse=mse)
 
 
@@ -73,6 +71,6 @@ def transfer_set_alpha(X, targets: np.ndarray, random_state: int) -> float:
     rows = np.arange(n)
     if n > ALPHA_ROWS:
         rows = np.sort(np.random.default_rng(random_state).choice(n, ALPHA_ROWS, replace=False))
-    ridge = RidgeCV(alphas=ALPHA_GRID).fit(X[rows], targets[rows])
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(X[rows], targets[rows])
     # alpha is a total over the rows it is fitted on: the same strength per row on all n rows
     return float(ridge.alpha_) * n / len(rows)

@@ -129,6 +129,12 @@ class TransferMethod(nn.Module):
         """
         return teacher_features
 
+    def student_targets(self, targets: np.ndarray) -> np.ndarray | None:
+        """What the student learns to output on each row, read from :meth:`fit_targets`' result, when the
+        method has one (a regressor's ``stacked_kd``); None otherwise. The estimators choose the linear
+        student's L2 strength for these targets."""
+        return None
+
     def loss(
         self, student_features: torch.Tensor, teacher_targets: torch.Tensor, student_output: torch.Tensor
     ) -> torch.Tensor:

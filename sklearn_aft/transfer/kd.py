@@ -97,7 +97,12 @@ def best_logistic_head(
     return best
 
 
-def best_ridge_head(features, y: np.ndarray, alphas) -> tuple[float, np.ndarray, object, float]:
+#: Candidate strengths of every ridge head and probe: RidgeCV's usual decade range, in half decades
+#: (leave-one-out costs one fit, whatever their number).
+RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-2, 3, 11))
+
+
+def best_ridge_head(features, y: np.ndarray, alphas=RIDGE_ALPHAS) -> tuple[float, np.ndarray, object, float]:
     """``RidgeCV`` on the rows whose targets are all known, alpha by leave-one-out squared error.
 
     Returns ``(alpha, predictions, fitted_head, loo_mse)``: ``predictions`` ``(n, n_targets)`` are

@@ -22,11 +22,10 @@ _WEIGHTS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 BLEND_PAIRS = [(a, b) for a in _WEIGHTS for b in (0.0, *_WEIGHTS) if b <= a / 2] + [(0.0, b) for b in _WEIGHTS]
 #: Candidate C of the default teacher head, a logistic regression on the teacher features.
 HEAD_CS = (1.0, 10.0, 100.0, 1000.0)
-#: Regression: candidate alphas of the default ridge head, and the teacher's candidate shares of the blend
-#: ``a * teacher + (1 - a) * input probe``. All or nothing: on SST-5 (100 and 500 labels, 3 seeds) the best
-#: mixed share (0.7-0.8 by leave-one-out error) lost up to 4 points of R^2 to the teacher head alone, as the
-#: student learns the probe's view from the labeled rows anyway.
-HEAD_ALPHAS = tuple(float(a) for a in np.logspace(-2, 3, 11))
+#: Regression: the teacher's candidate shares of the blend ``a * teacher + (1 - a) * input probe``. All or
+#: nothing: on SST-5 (100 and 500 labels, 3 seeds) the best mixed share (0.7-0.8 by leave-one-out error) lost
+#: up to 4 points of R^2 to the teacher head alone, as the student learns the probe's view from the labeled
+#: rows anyway.
 SHARES = (0.0, 1.0)
 
 
@@ -183,7 +182,7 @@ class StackedKD(TransferMethod):
         if self.head is not None:
             teacher, self.head_ = teacher_head_predictions(self.head, teacher_features, y, self.cv, random_state)
         else:
-            _, teacher, self.head_, _ = best_ridge_head(teacher_features, y, HEAD_ALPHAS)
+            _, teacher, self.head_, _ = best_ridge_head(teacher_features, y)
         teacher = teacher.reshape(y2.shape).astype(np.float64)
         blend, self.blend_weights_ = teacher, (1.0, 0.0)
         if student_input is not None:
@@ -199,8 +198,7 @@ class StackedKD(TransferMethod):
         return np.hstack([np.where(known, y2, blend), known]).astype(np.float32)
 
     def student_targets(self, targets: np.ndarray) -> np.ndarray | None:
-        """Regression: what the student learns to output on each row of :meth:`fit_targets`' result (the
-        known targets, the blend elsewhere); None for a classifier."""
+        """Regression: the known targets, the blend elsewhere; None for a classifier."""
         return None if self._classify else targets[:, : targets.shape[1] // 2]
 
     def weight_at(self, epoch: int, max_epochs: int) -> float:
