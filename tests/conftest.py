@@ -1,5 +1,12 @@
+import functools
+import gzip
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
@@ -30,3 +37,19 @@ def load_cifar_mini() -> dict:
 @pytest.fixture(scope="session")
 def cifar_mini():
     return load_cifar_mini()
+
+
+@functools.cache
+def _text_fixture(name: str) -> dict:
+    with gzip.open(DATA / f"{name}_texts.json.gz", "rt", encoding="utf-8") as fh:
+        texts = json.load(fh)
+    with np.load(DATA / f"{name}_minilm.npz") as z:
+        feats = {k: z[k].astype(np.float32) for k in z.files}
+    return {s: (texts[s]["texts"], np.asarray(texts[s]["labels"]), feats[s]) for s in ("train", "test")}
+
+
+@pytest.fixture(scope="session")
+def text_fixture():
+    """Loader of the real-data text fixtures of tests/data (``"trec"``, ``"sst5"``, built by make_fixture.py):
+    ``text_fixture(name)["train" or "test"]`` is ``(texts, labels, float32 all-MiniLM-L6-v2 features)``."""
+    return _text_fixture

@@ -1,9 +1,5 @@
 """The classifier's default: the linear student, full-batch L-BFGS and transfer="stacked_kd"."""
 
-import gzip
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -14,8 +10,6 @@ from sklearn_aft import AFTClassifier
 from sklearn_aft._probe import C_GRID, probe_student_input
 from sklearn_aft.students import MLP, Linear
 from sklearn_aft.transfer import StackedKD
-
-DATA = Path(__file__).parent / "data"
 
 
 def _blobs(n=400, seed=0):
@@ -112,16 +106,12 @@ def test_stacked_kd_rows_count_once_and_beta_weighs_the_unlabeled_ones():
 
 
 @pytest.fixture(scope="module")
-def trec():
-    with gzip.open(DATA / "trec_texts.json.gz", "rt", encoding="utf-8") as fh:
-        texts = json.load(fh)
-    with np.load(DATA / "trec_minilm.npz") as z:
-        feats = {k: z[k].astype(np.float32) for k in z.files}
+def trec(text_fixture):
+    (texts, y, F), (texts_te, y_te, _) = text_fixture("trec")["train"], text_fixture("trec")["test"]
     vec = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), max_features=20000)
-    X = vec.fit_transform(texts["train"]["texts"]).astype(np.float32)
-    X_te = vec.transform(texts["test"]["texts"]).astype(np.float32)
-    y, y_te = np.asarray(texts["train"]["labels"]), np.asarray(texts["test"]["labels"])
-    return X, y, feats["train"], X_te, y_te
+    X = vec.fit_transform(texts).astype(np.float32)
+    X_te = vec.transform(texts_te).astype(np.float32)
+    return X, y, F, X_te, y_te
 
 
 @pytest.mark.slow

@@ -1,9 +1,5 @@
 """Real data: TREC questions, a TF-IDF student and all-MiniLM-L6-v2 teacher features (tests/data)."""
 
-import gzip
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -12,16 +8,10 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_aft import AFTClassifier
 
-DATA = Path(__file__).parent / "data"
-
 
 @pytest.fixture(scope="module")
-def trec():
-    with gzip.open(DATA / "trec_texts.json.gz", "rt", encoding="utf-8") as fh:
-        texts = json.load(fh)
-    with np.load(DATA / "trec_minilm.npz") as z:
-        feats = {k: z[k].astype(np.float32) for k in z.files}
-    return {s: (texts[s]["texts"], np.asarray(texts[s]["labels"]), feats[s]) for s in ("train", "test")}
+def trec(text_fixture):
+    return text_fixture("trec")
 
 
 def _student(seed, **params):

@@ -6,10 +6,6 @@ with their all-MiniLM-L6-v2 features. The student's input is a TF-IDF of the sen
 
 from __future__ import annotations
 
-import gzip
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -19,22 +15,16 @@ from sklearn.metrics import r2_score
 from sklearn_aft import AFTRegressor
 from sklearn_aft.registry import available_transfers
 
-DATA = Path(__file__).parent / "data"
 ALPHAS = np.logspace(-2, 3, 11)
 
 
 @pytest.fixture(scope="module")
-def sst5():
-    with gzip.open(DATA / "sst5_texts.json.gz", "rt", encoding="utf-8") as fh:
-        texts = json.load(fh)
-    with np.load(DATA / "sst5_minilm.npz") as z:
-        feats = {k: z[k].astype(np.float32) for k in z.files}
+def sst5(text_fixture):
+    (texts, y, F), (texts_te, y_te, F_te) = text_fixture("sst5")["train"], text_fixture("sst5")["test"]
     vec = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), max_features=20000)
-    X = vec.fit_transform(texts["train"]["texts"]).astype(np.float32)
-    X_te = vec.transform(texts["test"]["texts"]).astype(np.float32)
-    y = np.asarray(texts["train"]["labels"], dtype=float)
-    y_te = np.asarray(texts["test"]["labels"], dtype=float)
-    return X, y, feats["train"], X_te, y_te, feats["test"]
+    X = vec.fit_transform(texts).astype(np.float32)
+    X_te = vec.transform(texts_te).astype(np.float32)
+    return X, y.astype(float), F, X_te, y_te.astype(float), F_te
 
 
 def _labeled(n: int, k: int, seed: int) -> np.ndarray:
