@@ -1,9 +1,6 @@
 """Every built-in transfer method trains, predicts, pickles and clones; the logit-KD machinery is right."""
 
-import gzip
-import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,19 +269,15 @@ def test_teacher_names_that_need_arguments(toy):
         AFTClassifier(teacher="torch", max_epochs=1).fit(X, y)
 
 
-def test_default_teacher_head_sees_a_minority_class_in_normalised_embeddings():
+def test_default_teacher_head_sees_a_minority_class_in_normalised_embeddings(text_fixture):
     """Regression: the default head was LogisticRegression(C=1), which on L2-normalised sentence embeddings
     with 100 labels never predicted a 16% class, so kd/task_oriented students learned the majority class.
 
     Real MiniLM features of TREC questions, "location?" against the rest, 100 labeled rows.
     """
-    data = Path(__file__).parent / "data"
-    with gzip.open(data / "trec_texts.json.gz", "rt", encoding="utf-8") as fh:
-        labels = json.load(fh)
-    with np.load(data / "trec_minilm.npz") as z:
-        F, F_test = z["train"].astype(np.float32), z["test"].astype(np.float32)
-    y = (np.asarray(labels["train"]["labels"]) == "LOC").astype(int)
-    y_test = (np.asarray(labels["test"]["labels"]) == "LOC").astype(int)
+    (_, labels, F), (_, labels_test, F_test) = text_fixture("trec")["train"], text_fixture("trec")["test"]
+    y = (labels == "LOC").astype(int)
+    y_test = (labels_test == "LOC").astype(int)
     labeled, _ = train_test_split(np.arange(len(y)), train_size=100, stratify=y, random_state=0)
     y_semi = np.full_like(y, -1)
     y_semi[labeled] = y[labeled]
