@@ -101,3 +101,20 @@ def test_a_teacher_weaker_than_the_input_stays_out_of_the_way(sst5):
     reg = AFTRegressor(random_state=0).fit(X, np.where(labeled, y, np.nan), teacher_features=noise)
     assert reg.transfer_.teacher_share_ == 0.0
     assert abs(r2_score(y_te, reg.predict(X_te)) - ridge) < 0.005
+
+
+def test_linear_student_with_a_fixed_alpha_is_scikit_learns_ridge(sst5):
+    """``module__alpha`` is Ridge's alpha: the same predictions as ``Ridge(alpha)`` on the same rows."""
+    from sklearn.linear_model import Ridge
+
+    X, y, _, X_te, _, _ = sst5
+    ridge = Ridge(alpha=3.0).fit(X[:500], y[:500]).predict(X_te)
+    reg = AFTRegressor(module="linear", module__alpha=3.0, transfer="none", random_state=0).fit(X[:500], y[:500])
+    np.testing.assert_allclose(reg.predict(X_te), ridge, atol=2e-3)
+
+
+@pytest.mark.parametrize("bad", [-1.0, "big", True])
+def test_a_bad_alpha_is_refused(sst5, bad):
+    X, y, _, _, _, _ = sst5
+    with pytest.raises(ValueError, match="alpha must be a number >= 0"):
+        AFTRegressor(module="linear", module__alpha=bad).fit(X[:50], y[:50])
