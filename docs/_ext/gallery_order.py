@@ -5,6 +5,7 @@ from pathlib import Path
 ORDER = [
     "plot_quickstart.py",
     "plot_text_tfidf_sentence_teacher.py",
+    "plot_table_with_text.py",
     "plot_semi_supervised.py",
     "plot_grid_search_beta.py",
     "plot_several_teachers.py",
