@@ -56,8 +56,8 @@ class StackedKD(TransferMethod):
     For a regressor the heads are ridge regressions (``RidgeCV``, alpha by leave-one-out error); the
     unlabeled rows get the teacher head's predictions unless its leave-one-out R^2 is more than 0.01
     below the input probe's, and then the probe's own predictions, which leave a ridge student with the
-    probe's alpha where it was (the teacher stays out of the way). The term is the squared error with the true target (labeled
-    rows) or ``beta`` times the squared error with those predictions (unlabeled rows).
+    probe's alpha where it was (the teacher stays out of the way). The term is the squared error with the
+    true target (labeled rows) or ``beta`` times the squared error with those predictions (unlabeled rows).
 
     This is the estimators' default. It is the distillation counterpart of the hand-written
     "pseudo-label" pipeline (a probe labels the unlabeled rows, a linear model learns them),
