@@ -36,10 +36,14 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+import sklearn_aft
 from sklearn_aft import AFTClassifier, AFTRegressor
 from sklearn_aft.teachers import SentenceEmbedder, embed
 
-data = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "winemag130k_first2985.csv.gz"
+# The reviews are not shipped with the package (their license is non-commercial): they are read from the
+# repository checkout that the package is installed from (``pip install -e .``).
+repository = Path(sklearn_aft.__file__).resolve().parents[1]
+data = repository / "benchmarks" / "data" / "winemag130k_first2985.csv.gz"
 df = pd.read_csv(data).drop(columns=["id"]).drop_duplicates()
 df = df.sample(frac=1.0, random_state=0).reset_index(drop=True)  # the file is grouped by taster and score
 categories = ["country", "province", "variety", "taster_name"]
