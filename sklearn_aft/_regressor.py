@@ -162,8 +162,14 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         # the student starts near the answer whatever the target's units, and beta, the learning rate and
         # the L2 strength mean the same on every scale; predict undoes it.
         known = ~np.isnan(y2)
-        mean = np.array([y2[known[:, j], j].mean() if known[:, j].any() else 0.0 for j in range(y2.shape[1])])
-        scale = np.array([y2[known[:, j], j].std() if known[:, j].sum() > 1 else 0.0 for j in range(y2.shape[1])])
+        empty = np.flatnonzero(~known.any(axis=0))
+        if len(empty):
+            raise ValueError(
+                f"y's target column(s) {empty.tolist()} have no known value (all NaN): every target needs "
+                "some labeled rows"
+            )
+        mean = np.array([y2[known[:, j], j].mean() for j in range(y2.shape[1])])
+        scale = np.array([y2[known[:, j], j].std() for j in range(y2.shape[1])])
         self.target_mean_ = mean
         self.target_scale_ = np.where(scale > 0, scale, 1.0)
         return np.ascontiguousarray((y2 - mean) / self.target_scale_, dtype=np.float32)

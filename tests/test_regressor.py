@@ -118,3 +118,10 @@ def test_a_bad_alpha_is_refused(sst5, bad):
     X, y, _, _, _, _ = sst5
     with pytest.raises(ValueError, match="alpha must be a number >= 0"):
         AFTRegressor(module="linear", module__alpha=bad).fit(X[:50], y[:50])
+
+
+def test_a_target_column_without_any_known_value_is_refused(sst5):
+    X, y, _, _, _, _ = sst5
+    Y = np.column_stack([y[:50], np.full(50, np.nan)])
+    with pytest.raises(ValueError, match=r"column\(s\) \[1\] have no known value"):
+        AFTRegressor().fit(X[:50], Y)

@@ -111,7 +111,7 @@ def best_ridge_head(features, y: np.ndarray, alphas=RIDGE_ALPHAS) -> tuple[float
     """
     labeled = _labeled(y)
     if labeled.sum() < 2:
-        raise ValueError("a ridge head needs at least 2 rows whose targets are all known")
+        raise ValueError(f"a ridge head needs at least 2 rows whose targets are all known; y has {int(labeled.sum())}")
     y2 = y.reshape(len(y), -1).astype(np.float64)
     idx = np.flatnonzero(labeled)
     head = RidgeCV(alphas=tuple(alphas), store_cv_results=True, scoring="neg_mean_squared_error")
