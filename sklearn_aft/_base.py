@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
@@ -22,6 +23,38 @@ from sklearn_aft.registry import get_student, get_teacher, get_transfer
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
 from sklearn_aft.transfer.kd import _labeled
+
+
+def _holds_text(X) -> bool:
+    """Whether X is (or contains a column of) strings: raw texts given where numeric features belong."""
+    if hasattr(X, "dtypes"):  # a DataFrame
+        return any(getattr(dtype, "kind", "") == "O" or str(dtype) in ("string", "str") for dtype in X.dtypes)
+    values = np.asarray(X, dtype=object) if not sp.issparse(X) else None
+    if values is None or not values.size:
+        return False
+    return any(isinstance(v, str) for v in values.ravel()[:1000])
+
+
+def _check_text_teacher_input(teacher, raw, given: bool, estimator: str) -> None:
+    """A text teacher handed a numeric matrix (e.g. a TfidfVectorizer's output in a pipeline) would fail
+    deep inside its library: say what happened and how to route the raw texts."""
+    tags = get_tags(teacher)
+    if not tags.input_tags.string or tags.input_tags.two_d_array:
+        return
+    numeric = sp.issparse(raw) or (isinstance(raw, np.ndarray) and raw.dtype.kind in "iufb" and raw.ndim == 2)
+    if not numeric:
+        return
+    what = "a scipy sparse matrix" if sp.issparse(raw) else f"a numeric array of shape {raw.shape}"
+    source = "teacher_input" if given else "X"
+    step = estimator.lower()
+    raise TypeError(
+        f"The text teacher {type(teacher).__name__} got {what} from {source}, not texts. In a pipeline X reaches the "
+        "student already vectorised, so route the raw texts to the teacher as teacher_input: "
+        f"{estimator}(teacher=...).set_fit_request(teacher_input=True) and "
+        f"pipe.fit(texts, y, teacher_input=texts) with sklearn.set_config(enable_metadata_routing=True), or, "
+        f"without routing, pipe.fit(texts, y, {step}__teacher_input=texts)"
+    )
+
 
 #: skorch-style prefixed parameters the estimators accept as ``<prefix>__<name>=value``.
 PARAM_PREFIXES = ("module", "transfer", "optimizer", "iterator_train", "iterator_valid", "callbacks")
@@ -181,15 +214,28 @@ class BaseAFT(BaseEstimator):
         else:
             if getattr(X, "ndim", 2) > 2:
                 self._check_rank(X, input_ndim)  # before scikit-learn's less specific message
-            X = validate_data(
-                self,
-                X,
-                reset=reset,
-                accept_sparse="csr",
-                allow_nd=input_ndim != 2,
-                dtype=np.float32,
-                ensure_min_samples=1 if not reset else 2,
-            )
+            try:
+                X = validate_data(
+                    self,
+                    X,
+                    reset=reset,
+                    accept_sparse="csr",
+                    allow_nd=input_ndim != 2,
+                    dtype=np.float32,
+                    ensure_min_samples=1 if not reset else 2,
+                )
+            except ValueError as error:
+                if "could not convert string to float" not in str(error) and "Expected 2D array" not in str(error):
+                    raise
+                if not _holds_text(X):
+                    raise
+                name = type(self).__name__
+                raise ValueError(
+                    f"{name}'s student takes numeric features, and X holds text ({error}). Vectorise it first, "
+                    f"e.g. make_pipeline(TfidfVectorizer(), {name}(...)); for a table with text columns, "
+                    "make_column_transformer((TfidfVectorizer(), 'text_column'), ...) in front of the estimator. "
+                    "A text teacher then takes the raw texts as teacher_input"
+                ) from error
         self._check_rank(X, input_ndim)
         return X
 
@@ -227,6 +273,8 @@ class BaseAFT(BaseEstimator):
                     f"teacher={self.teacher!r} cannot be built without arguments ({exc}); pass an instance, e.g. "
                     f"teacher={get_teacher(self.teacher).__name__}(...)"
                 ) from exc
+        _check_text_teacher_input(teacher, raw, given=teacher_input is not None, estimator=type(self).__name__)
+        self._say(f"embedding {n_samples} rows with the teacher {type(teacher).__name__}")
         return embed(teacher, raw, memory=self.memory)
 
     def _fit(self, X, y, teacher_features, teacher_input):
@@ -263,11 +311,12 @@ class BaseAFT(BaseEstimator):
             transfer = self._build_transfer(transfer_cls, module, X, blocks)
             uses_input = teacher is not None and getattr(transfer, "uses_student_input", False)
             auto_penalty = self._has_auto_penalty(module)
-            probe = self._probe_input(X, y_train, seed) if uses_input or auto_penalty else None
+            transfer_set = teacher is not None and not _labeled(y_train).all()
+            probe = self._probe_input(X, y_train, seed, transfer_set) if uses_input or auto_penalty else None
             if auto_penalty:
-                transfer_set = teacher is not None and not _labeled(y_train).all()
                 self._choose_penalty(module, probe, transfer_set)
             if teacher is not None:  # what the term compares the student with (e.g. a teacher head's logits)
+                self._say(f"fitting the targets of transfer={self.transfer!r} on {teacher.shape[1]} teacher features")
                 extra = {"student_input": probe} if uses_input else {}
                 teacher = np.asarray(transfer.fit_targets(teacher, y_train, seed, **extra), dtype=np.float32)
                 if auto_penalty:
@@ -276,9 +325,20 @@ class BaseAFT(BaseEstimator):
             dataset = TransferDataset(X, y_train, teacher, sparse_batches=sparse_batches)
             labeled = dataset.labeled
             if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
+                warnings.warn(
+                    f"{int((~labeled).sum())} rows of y are marked unlabeled ({self._marker}) and go unused: they "
+                    "train the student only through a teacher's features (and a transfer method other than "
+                    f"'none'). If {self._marker} is a real {self._target_name} here, recode it.",
+                    UserWarning,
+                    stacklevel=4,
+                )
                 dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
             optimizer, full_batch = self._resolve_optimizer(module, len(dataset))
             net = self._build_net(module, transfer, device, seed, dataset, optimizer, full_batch)
+            self._say(
+                f"training the student {type(module).__name__} on {len(dataset)} rows with {optimizer.__name__} "
+                f"({net.max_epochs} epochs) on {device}"
+            )
             net.fit(dataset, None)
         # The fitted model keeps the student, not the training state: training-only parts of the method
         # (Talking Models' adapters) go, and the optimizer restarts empty (no moments, no released parameters).
@@ -337,8 +397,14 @@ class BaseAFT(BaseEstimator):
             return getattr(transfer_cls, "default_student", "mlp")
         return self.module
 
-    def _probe_input(self, X, y_train: np.ndarray, seed: int):
-        """The cross-validated linear model on the labeled rows of X (2-D X only); see the subclasses."""
+    def _say(self, message: str) -> None:
+        """One line per phase of fit when ``verbose`` (scikit-learn's ``[Estimator] ...`` style, on stdout)."""
+        if self.verbose:
+            print(f"[{type(self).__name__}] {message}", flush=True)
+
+    def _probe_input(self, X, y_train: np.ndarray, seed: int, transfer_set: bool):
+        """The cross-validated linear model on the labeled rows of X (2-D X only); see the subclasses.
+        ``transfer_set``: unlabeled rows carry teacher targets, and the probe serves to weigh the teacher."""
         raise NotImplementedError
 
     def _has_auto_penalty(self, module) -> bool:
@@ -374,7 +440,7 @@ class BaseAFT(BaseEstimator):
         self, module, transfer, device: str, seed: int, dataset: TransferDataset, optimizer: type, full_batch: bool
     ) -> TransferNet:
         callbacks = list(self.callbacks or [])
-        if self.verbose:
+        if self.verbose and self.verbose > 1:  # per batch: noise at one line per phase and epoch
             callbacks.append(("progress_bar", ProgressBar()))
         prefixed = {k: v for k, v in vars(self).items() if k.startswith(("optimizer__", "iterator_", "callbacks__"))}
         lr = _DEFAULT_LR.get(optimizer, 1e-3) if self.lr == "auto" else self.lr

@@ -14,18 +14,70 @@ from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
 from sklearn_aft._base import BaseAFT, _labeled_rows
-from sklearn_aft._probe import probe_student_input
+from sklearn_aft._probe import BLEND_C_GRID, C_GRID, probe_student_input
 from sklearn_aft.students.linear import DEFAULT_C
 
 UNLABELED = -1
+#: Strings that a missing value becomes in a NumPy string array (``np.array(["ham", np.nan])`` holds
+#: ``"nan"``): never a class, and not a marker either.
+_MISSING_STRINGS = ("", "nan", "None", "NaN", "<NA>")
+
+
+def _is_missing(value) -> bool:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and value.strip() in _MISSING_STRINGS
+
+
+def _is_marker(value) -> bool:
+    """The integer -1, or its spelling ``"-1"`` in a string array (NumPy turns ``labels + [-1]`` into strings)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.number)):
+        return value == UNLABELED
+    return isinstance(value, str) and value.strip() == str(UNLABELED)
+
+
+def _looks_like_integer(value) -> bool:
+    try:
+        int(str(value).strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _unlabeled_mask(y: np.ndarray) -> np.ndarray:
+    """Rows marked unlabeled in a 1-D y; raises where a marker could be read as a class or a class as one.
+
+    Numbers: -1. Strings and objects: the integer -1 or the string ``"-1"`` (so that ``labels + [-1]``,
+    which NumPy stores as strings, works), unless the other labels are integers written as strings
+    ("0", "1", ...): there ``"-1"`` may be a class, and the user must say. Missing values (None, NaN,
+    ``""``, ``"nan"``) are refused: they are neither a class nor the marker.
+    """
     if y.dtype.kind in "iuf":
         return y == UNLABELED
-    if y.dtype.kind == "O":
-        return np.fromiter((isinstance(v, (int, float, np.number)) and v == UNLABELED for v in y), bool, len(y))
-    return np.zeros(len(y), dtype=bool)
+    if y.dtype.kind not in "OUS":
+        return np.zeros(len(y), dtype=bool)
+    values = y.astype(str) if y.dtype.kind == "S" else y
+    missing = np.fromiter((_is_missing(v) for v in values), bool, len(y))
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"y has {len(rows)} missing label(s) ({values[rows[0]]!r} at row {rows[0]}): AFTClassifier marks an "
+            f"unlabeled row with -1, e.g. y = np.where(pd.isna(y), -1, y).astype(object); a missing value is "
+            "neither a class nor that marker"
+        )
+    marked = np.fromiter((_is_marker(v) for v in values), bool, len(y))
+    spelled = marked & np.fromiter((isinstance(v, str) for v in values), bool, len(y))
+    if spelled.any() and all(_looks_like_integer(v) for v in values[~marked]):
+        raise ValueError(
+            "y holds the string '-1' among labels that are integers written as strings: it could be a class or "
+            "the unlabeled marker. Give integer labels (y.astype(int)), where -1 marks unlabeled rows, or "
+            "rename that class"
+        )
+    return marked
 
 
 class AFTClassifier(ClassifierMixin, BaseAFT):
@@ -49,7 +101,10 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
 
     Rows labelled ``-1`` are unlabeled (scikit-learn's semi-supervised convention): they enter the
     transfer term only. When there are such rows, every training batch mixes labeled and unlabeled
-    rows (see ``labeled_fraction``).
+    rows (see ``labeled_fraction``). With string labels the marker may be the integer ``-1`` (an object
+    array) or the string ``"-1"`` that NumPy makes of it in ``np.array(labels + [-1])``; missing values
+    (None, NaN, ``""``) are refused rather than read as a class, and so is ``"-1"`` among labels that are
+    integers written as strings, where it could be either.
 
     Parameters
     ----------
@@ -114,7 +169,8 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         Seeds weight initialisation, dropout and batch order. An int makes CPU results identical
         run to run; torch's global random state is left untouched.
     verbose : int, default=0
-        ``>0`` prints skorch's epoch table and shows a progress bar.
+        ``1`` prints one line per phase of fit (teacher embedding, transfer targets, training) and
+        skorch's epoch table; ``2`` adds a progress bar over each epoch's batches. 0 prints nothing.
     **kwargs
         Prefixed parameters: ``module__*``, ``transfer__*``, ``optimizer__*``, ``iterator_train__*``,
         ``iterator_valid__*``, ``callbacks__*``. They survive ``clone``, ``set_params`` and grid search.
@@ -184,6 +240,9 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
     (3,)
     """
 
+    _marker = "-1"
+    _target_name = "class"
+
     def fit(
         self,
         X: ArrayLike,
@@ -199,7 +258,7 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
             Student input. Sparse matrices stay sparse: the MLP multiplies sparse batches, other students
             get each batch densified. Image students take image arrays (see :mod:`sklearn_aft.teachers`).
         y : array-like of shape (n_samples,)
-            Labels (ints or strings); ``-1`` marks an unlabeled row.
+            Labels (ints or strings); ``-1`` (or ``"-1"`` among string labels) marks an unlabeled row.
         teacher_features : array-like of shape (n_samples, d) or list of such arrays, default=None
             Frozen teacher features, row-aligned with X; a list holds one array per teacher (or use
             :func:`~sklearn_aft.concat_teachers`, which also survives cross-validation slicing).
@@ -215,8 +274,10 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         """
         return self._fit_transactional(X, y, teacher_features, teacher_input)
 
-    def _probe_input(self, X, y_train: np.ndarray, seed: int):
-        return probe_student_input(X, y_train, seed) if X.ndim == 2 else None
+    def _probe_input(self, X, y_train: np.ndarray, seed: int, transfer_set: bool):
+        if X.ndim != 2:
+            return None
+        return probe_student_input(X, y_train, seed, Cs=BLEND_C_GRID if transfer_set else C_GRID)
 
     def _has_auto_penalty(self, module) -> bool:
         return getattr(module, "C", None) == "auto"

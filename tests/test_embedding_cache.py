@@ -168,3 +168,13 @@ def test_parallel_grid_search_shares_the_cache(tmp_path):
         with np.load(shard) as data:
             keys.update(data["keys"].tolist())
     assert keys == set(sample_keys(X))
+
+
+def test_the_documented_cache_path_is_where_the_shards_go(tmp_path):
+    from pathlib import Path
+
+    from sklearn_aft.teachers.cache import cache_location
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "teachers.md").read_text()
+    assert "`<memory>/joblib/sklearn_aft_embeddings/`" in docs
+    assert cache_location(tmp_path) == tmp_path / "joblib" / "sklearn_aft_embeddings"

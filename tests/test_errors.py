@@ -130,3 +130,53 @@ def test_uint8_tabular_input_is_cast_for_any_student(toy):
     for module in ("mlp", Linear()):
         clf = AFTClassifier(module=module, transfer="none", max_epochs=2, random_state=0).fit(X8, y)
         assert clf.predict(X8).shape == (len(y),)
+
+
+def test_text_teacher_given_the_vectorised_matrix_says_how_to_route_the_texts():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_aft.teachers import SentenceEmbedder
+
+    texts = ["good film", "bad film", "great plot", "awful plot"] * 5
+    y = [1, 0, 1, 0] * 5
+    pipe = make_pipeline(TfidfVectorizer(), AFTClassifier(teacher=SentenceEmbedder(), max_epochs=3, random_state=0))
+    with pytest.raises(TypeError, match="got a scipy sparse matrix from X, not texts.*teacher_input=texts"):
+        pipe.fit(texts, y)
+
+
+@pytest.mark.parametrize("as_frame", [False, True])
+def test_raw_texts_without_a_vectoriser_say_to_vectorise(as_frame):
+    import pandas as pd
+
+    texts = ["good film", "bad film", "great plot", "awful plot"]
+    X = pd.DataFrame({"review": texts, "stars": [5, 1, 4, 2]}) if as_frame else texts
+    with pytest.raises(ValueError, match="takes numeric features, and X holds text.*TfidfVectorizer"):
+        AFTClassifier(max_epochs=1).fit(X, [1, 0, 1, 0])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_cuda_without_a_gpu_is_a_clear_error(toy):
+    X, y, _ = toy
+    with pytest.raises(ValueError, match="device='cuda', but torch sees no CUDA GPU.*device='auto'"):
+        AFTClassifier(device="cuda", max_epochs=1).fit(X, y)
+
+
+def test_one_dimensional_teacher_features_are_named_not_dumped(toy):
+    X, y, F = toy
+    with pytest.raises(ValueError, match=r"must be a 2D array.*shape \(160,\).*reshape\(-1, 1\)") as info:
+        AFTClassifier(max_epochs=1).fit(X, y, teacher_features=F[:, 0])
+    assert len(str(info.value)) < 200  # the values themselves are not in the message
+
+
+def test_verbose_prints_one_line_per_phase_and_silence_otherwise(toy, capfd):
+    X, y, F = toy
+    y = np.where(np.arange(len(y)) < 100, y, -1)
+    AFTClassifier(random_state=0).fit(X, y, teacher_features=F)
+    out = capfd.readouterr()
+    assert out.out == "" and out.err == ""
+    AFTClassifier(random_state=0, verbose=1).fit(X, y, teacher_features=F)
+    out = capfd.readouterr()
+    assert "[AFTClassifier] fitting the targets of transfer='stacked_kd'" in out.out
+    assert "[AFTClassifier] training the student Linear on 160 rows with LBFGS (10 epochs) on " in out.out
+    assert "it/s" not in out.err  # no per-batch bar at verbose=1

@@ -24,8 +24,11 @@ def test_two_commands_match_the_project():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     text = README.read_text()
     commands = re.findall(r"```bash\n(.*?)\n```", text[text.index("## Two commands") :], re.S)
-    main_job, tests = commands[0], commands[1]
+    main_job, cpu_job = commands[0], commands[1]
+    tests = next(c for c in commands if "pytest" in c)
     assert main_job.endswith("python -m sklearn_aft demo") and '".[demo]"' in main_job
+    # the CPU-only variant sits next to it: the same job after torch's CPU build
+    assert "download.pytorch.org/whl/cpu" in cpu_job and cpu_job.endswith(main_job.split("&& ", 1)[1])
     extras = tomllib.loads((README.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert {"demo", "test", "docs"} <= set(extras)
     assert tests in (README.parent / ".ci" / "run").read_text()

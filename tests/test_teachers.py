@@ -345,3 +345,22 @@ def test_sentence_embedder_on_a_list_of_devices_matches_one_device():
         clear_model_cache()  # stops the worker processes
     with pytest.raises(ValueError, match="non-empty list"):
         SentenceEmbedder(device=[]).transform(texts)
+
+
+def test_loading_the_text_model_is_quiet_unless_verbose(capfd):
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    from sklearn_aft.teachers.sentence import _quiet_loading, default_text_model_path
+
+    SentenceTransformer(default_text_model_path(), device="cpu")
+    loud = capfd.readouterr().err
+    if "Loading weights" not in loud:
+        pytest.skip("this transformers release draws no loading bar")
+    with _quiet_loading(0):
+        SentenceTransformer(default_text_model_path(), device="cpu")
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()  # the global setting is given back
+    with _quiet_loading(1):
+        SentenceTransformer(default_text_model_path(), device="cpu")
+    assert "Loading weights" in capfd.readouterr().err

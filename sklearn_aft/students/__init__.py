@@ -1,7 +1,8 @@
 """Student networks: torch modules whose ``forward`` returns ``(output, features)``.
 
-:class:`Linear` (``module="linear"``, the classifier's default) and :class:`MLP` (``module="mlp"``, the
-regressor's default) need torch only; :class:`TimmStudent` (``module="timm"``) imports timm when it is built.
+:class:`Linear` (``module="linear"``, the estimators' default with ``transfer="stacked_kd"``) and :class:`MLP`
+(``module="mlp"``, for the methods that compare hidden features) need torch only; :class:`TimmStudent`
+(``module="timm"``) imports timm when it is built.
 """
 
 from sklearn_aft.students.linear import Linear

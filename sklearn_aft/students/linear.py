@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from sklearn_aft.registry import register_student
+from sklearn_aft.students._sparse import sparse_linear
 
 #: The L2 strength used when ``C="auto"`` has nothing to choose it from (e.g. a transfer set, images).
 DEFAULT_C = 10.0
@@ -36,7 +37,7 @@ class Linear(nn.Module):
         Number of outputs (classes or regression targets). The estimators set it from the data.
     C : float or "auto", default="auto"
         Inverse strength of the L2 penalty (larger: weaker). ``"auto"`` lets the estimator choose it
-        from {1, 10, 100} by cross-validated accuracy of a logistic regression on the labeled rows
+        from {1, 10, 100, 1e3, 1e4} by cross-validated accuracy of a logistic regression on the labeled rows
         (ties go to the weaker penalty); where it cannot (e.g. with a transfer set) it is 10.
         Classification only.
     alpha : float or "auto", default="auto"
@@ -96,7 +97,7 @@ class Linear(nn.Module):
 
     def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if X.layout != torch.strided:  # a sparse batch
-            out = torch.sparse.mm(X, self.linear.weight.t()) + self.linear.bias
+            out = sparse_linear(X, self.linear)
         else:
             out = self.linear(X)
         return out, out

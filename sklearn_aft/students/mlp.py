@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from sklearn_aft.registry import register_student
+from sklearn_aft.students._sparse import sparse_linear
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -85,7 +86,7 @@ class MLP(nn.Module):
     def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if X.layout != torch.strided:  # a sparse batch
             first = self.body[0]
-            features = self.body[1:](torch.sparse.mm(X, first.weight.t()) + first.bias)
+            features = self.body[1:](sparse_linear(X, first))
         else:
             features = self.body(X)
         return self.head(self.dropout(features)), features

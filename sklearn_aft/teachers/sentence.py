@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import inspect
 import os
 import threading
@@ -117,7 +118,8 @@ class SentenceEmbedder(BaseTeacher):
 
         path = self._model_path()
         try:
-            model = SentenceTransformer(path, device=self._device, local_files_only=True)
+            with _quiet_loading(self.verbose):
+                model = SentenceTransformer(path, device=self._device, local_files_only=True)
         except OSError as exc:
             raise FileNotFoundError(
                 f"SentenceEmbedder: {path!r} is neither a local model directory nor in the local Hugging Face "
@@ -172,6 +174,24 @@ class SentenceEmbedder(BaseTeacher):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         return tags
+
+
+@contextlib.contextmanager
+def _quiet_loading(verbose):
+    """transformers' "Loading weights" bar only when ``verbose``: it is global state, so it is restored."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # older sentence-transformers stacks without it: nothing to silence
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if not verbose and was_enabled:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 # Multi-process pools by (model object, devices): starting one spawns a process per device that loads the
