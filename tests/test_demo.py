@@ -109,3 +109,18 @@ def test_gap_closed_is_not_reported_below_a_point_of_gap():
     wide = [row(PROBE, "probe", 0.90), row("plain", "none", 0.80), row("aft", "aft", 0.85)]
     _add_relative_columns(wide)
     assert wide[2]["gap_closed"] == pytest.approx(0.5) and "+0.50" in format_table(wide)
+
+
+def test_throughput_is_a_median_after_a_warm_up():
+    import time
+
+    from sklearn_aft.demo import _throughput
+
+    calls = []
+
+    def predict(X):  # the first call sets up (slow), one later call is interrupted (slow): neither counts
+        calls.append(len(X))
+        time.sleep(0.2 if len(calls) in (1, 3) else 0.01)
+
+    rate = _throughput(predict, np.zeros(100), min_seconds=0.0, min_repeats=5)
+    assert len(calls) == 6 and 100 / 0.02 < rate < 100 / 0.01 * 1.01
