@@ -324,7 +324,7 @@ def format_table(results: list[dict]) -> str:
             f"{r['predict_per_second']:10,.0f} {r['speedup']:8.1f}x {gap:>10}"
         )
     lines.append(
-        "predict/s: median of 3-5 or more timed calls on the test rows after a warm-up call; "
+        "predict/s: median of timed calls on the test rows (at least 5; 3 for the slow teacher) after a warm-up call; "
         "speed-up: prediction throughput over the teacher pipeline (teacher + probe); gap closed: "
         f"(accuracy - plain) / (teacher probe - plain), n/a when the probe leads the plain student by under "
         f"{MIN_GAP:.0%}"
