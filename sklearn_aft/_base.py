@@ -498,6 +498,44 @@ class BaseAFT(BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.history
 
+    def trim_for_prediction(self):
+        """Drop what only training needs, in place: the optimizer's state, the history and the transfer
+        method's fitted state (teacher heads, AFT's weights), and the second copy of the student that the
+        pickle of a skorch net holds (the module parameter, next to the initialised ``module_``). Predictions
+        are unchanged; the pickle of an MLP student halves. After it, ``history_`` is empty and
+        ``transfer_`` is None; ``fit`` trains afresh as before.
+
+        Returns
+        -------
+        self
+            The trimmed estimator.
+
+        Examples
+        --------
+        >>> import pickle
+        >>> import numpy as np
+        >>> from sklearn_aft import AFTClassifier
+        >>> X = np.random.default_rng(0).normal(size=(60, 20)).astype(np.float32)
+        >>> clf = AFTClassifier(module="mlp", transfer="none", max_epochs=2, random_state=0).fit(X, X[:, 0] > 0)
+        >>> before = len(pickle.dumps(clf))
+        >>> proba = clf.predict_proba(X)
+        >>> after = len(pickle.dumps(clf.trim_for_prediction()))
+        >>> after < before, bool(np.allclose(clf.predict_proba(X), proba))
+        (True, True)
+        """
+        from skorch.history import History
+
+        check_is_fitted(self, "net_")
+        net = self.net_
+        # skorch pickles its initialised parts (module_, optimizer_, ...) apart from its parameters, so the
+        # student instance passed as the module parameter was saved a second time: keep its class only.
+        net.module = type(net.module_)
+        net.optimizer_ = None
+        net.history = History()
+        net.transfer = net.transfer_ = NoTransfer()
+        self.transfer_ = None
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -1,4 +1,4 @@
-"""The ``sklearn-aft`` command (also ``python -m sklearn_aft``): ``demo`` and ``info``."""
+"""The ``sklearn-aft`` command (also ``python -m sklearn_aft``): ``demo``, ``export`` and ``info``."""
 
 from __future__ import annotations
 
@@ -68,8 +68,57 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-plot", action="store_true", help="do not write the plot")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    export = commands.add_parser(
+        "export",
+        help="write a fitted estimator or pipeline (a pickle or joblib file) as an ONNX graph for onnxruntime",
+        description="Load a fitted AFTClassifier, AFTRegressor or a pipeline ending in one (pickle or joblib: "
+        "loading runs code, so only load files you trust), trim it for prediction and write it as one ONNX "
+        "graph that onnxruntime serves without torch, skorch or the teacher. The input is guessed (a text "
+        "column for a pipeline that starts with a text vectoriser, n_features_in_ floats otherwise) unless "
+        "--sample gives rows of it; with --sample the graph is checked against the model on them.",
+    )
+    export.add_argument("model", help="the fitted model file (.pkl, .joblib)")
+    export.add_argument("output", help="the .onnx file to write")
+    export.add_argument(
+        "--sample",
+        default=None,
+        help="rows of the input: a .npy array, or a text file of one text per line",
+    )
+    export.add_argument("--zipmap", action="store_true", help="classifier probabilities as {class: p} maps")
+
     commands.add_parser("info", help="versions, device, and the registered teachers, students and transfer methods")
     return parser
+
+
+def _export(model_path: str, output: str, sample: str | None, zipmap: bool) -> None:
+    from pathlib import Path
+
+    import joblib
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    from .export import to_onnx
+
+    model = joblib.load(model_path)
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if not hasattr(final, "trim_for_prediction"):
+        raise ValueError(
+            f"{model_path} holds a {type(model).__name__}, not an sklearn-aft estimator or a pipeline ending in one"
+        )
+    final.trim_for_prediction()
+    X_sample = None
+    if sample is not None:
+        if sample.endswith(".npy"):
+            X_sample = np.load(sample, allow_pickle=False)
+        else:
+            X_sample = np.array(Path(sample).read_text(encoding="utf-8").splitlines(), dtype=object)
+    options = {} if not hasattr(final, "classes_") else {id(final): {"zipmap": zipmap}}
+    onx = to_onnx(model, X_sample, output, options=options)
+    size = Path(output).stat().st_size
+    checked = f", checked on {len(X_sample)} sample rows" if X_sample is not None else " (no --sample: not checked)"
+    inputs = ", ".join(i.name for i in onx.graph.input)
+    outputs = ", ".join(o.name for o in onx.graph.output)
+    print(f"wrote {output} ({size / 1e6:.2f} MB; inputs: {inputs}; outputs: {outputs}){checked}")
 
 
 def _version() -> str:
@@ -101,6 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "info":
         _info()
+        return 0
+    if args.command == "export":
+        try:
+            _export(args.model, args.output, args.sample, args.zipmap)
+        except (ValueError, ImportError, FileNotFoundError) as exc:
+            print(f"sklearn-aft export: error: {exc}", file=sys.stderr)
+            return 2
         return 0
     from .demo import run_demo
 

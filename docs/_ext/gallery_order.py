@@ -11,6 +11,7 @@ ORDER = [
     "plot_several_teachers.py",
     "plot_images_timm.py",
     "plot_plugin.py",
+    "serve_onnx.py",
 ]
 
 

@@ -1,0 +1,266 @@
+"""Serving the student without torch: ONNX graphs of fitted estimators and of whole pipelines.
+
+Importing this module registers converters for :class:`~sklearn_aft.AFTClassifier` and
+:class:`~sklearn_aft.AFTRegressor` with skl2onnx (``update_registered_converter``), so a fitted student joins
+any pipeline that skl2onnx converts (``TfidfVectorizer``, scalers, ``ColumnTransformer``) and the whole
+pipeline becomes one graph that onnxruntime runs with neither torch, skorch nor the teacher installed.
+
+The built-in students are written as ONNX operators from their weights: the linear student is one ``Gemm``,
+the MLP a ``Gemm`` and an activation per layer (dropout is the identity at prediction). Any other torch
+student (timm, a user's module) is exported alone by :func:`to_onnx` through ``torch.onnx.export``; inside a
+pipeline it is refused with a message that says so.
+
+Outputs follow skl2onnx's conventions: a classifier gives ``label`` and ``probabilities`` (a list of
+``{class: probability}`` maps unless ``options={id(model): {"zipmap": False}}``; ``nocl`` as for
+scikit-learn's classifiers), a regressor gives ``variable`` of shape ``(n_samples, n_outputs)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from onnx import TensorProto, helper
+    from skl2onnx import to_onnx as _skl2onnx_to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "sklearn_aft.export needs onnx and skl2onnx (pip install 'sklearn-aft[onnx]'); serving needs only "
+        "onnxruntime and numpy"
+    ) from error
+
+from sklearn_aft._classifier import AFTClassifier
+from sklearn_aft._regressor import AFTRegressor
+from sklearn_aft.export._converters import TARGET_OPSET, OnnxExportError, student_layers
+from sklearn_aft.export._text import TEXT_LOCALE, UNICODE_TOKENS, _text_options, mend_text_graph
+from sklearn_aft.export._torch import _export_torch_student
+
+__all__ = [
+    "TARGET_OPSET",
+    "TEXT_LOCALE",
+    "UNICODE_TOKENS",
+    "OnnxExportError",
+    "guess_initial_types",
+    "input_feed",
+    "student_layers",
+    "to_onnx",
+]
+
+
+def _final_step(model):
+    return model.steps[-1][1] if isinstance(model, Pipeline) else model
+
+
+def to_onnx(
+    model,
+    X_sample=None,
+    path: str | Path | None = None,
+    *,
+    initial_types=None,
+    options: dict | None = None,
+    target_opset: int = TARGET_OPSET,
+    check: bool = True,
+):
+    """Write a fitted estimator, or a pipeline that ends in one, as one ONNX graph.
+
+    Parameters
+    ----------
+    model : AFTClassifier, AFTRegressor or Pipeline
+        Fitted. A pipeline converts as a whole through skl2onnx: every step needs a skl2onnx converter, and
+        the student must be a built-in one (``"linear"`` or ``"mlp"``). An estimator alone with any other torch
+        student is exported with ``torch.onnx.export``.
+    X_sample : array-like, sparse matrix or DataFrame, default=None
+        A few rows of the model's input, from which the input types are guessed (strings for text, one input
+        per column of a DataFrame), and on which the graph is checked. None: :func:`guess_initial_types`,
+        and no check. Required for a torch student (the export traces it on these rows).
+    path : str or Path, default=None
+        Where to write the ``.onnx`` file; None returns the model only.
+    initial_types : list of (name, type), default=None
+        skl2onnx's input declaration, e.g. ``[("text", StringTensorType([None, 1]))]``.
+    options : dict, default=None
+        skl2onnx's converter options, e.g. ``{id(clf): {"zipmap": False}}``.
+    target_opset : int, default=17
+        The ONNX opset.
+    check : bool, default=True
+        Run the graph with onnxruntime (when installed) on ``X_sample`` and compare it with the model's own
+        predictions: labels equal, probabilities within 1e-4, regression within 1e-4 relative. A graph that
+        differs (e.g. a tokenizer or a locale that does not lower-case some letters) raises.
+
+    Returns
+    -------
+    onnx.ModelProto
+
+    Raises
+    ------
+    OnnxExportError
+        Naming the step that cannot be converted, or the student that torch cannot export.
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aft import AFTClassifier
+    >>> from sklearn_aft.export import to_onnx
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 5)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> clf = AFTClassifier(transfer="none", random_state=0).fit(X, y)
+    >>> onx = to_onnx(clf, X[:2], options={id(clf): {"zipmap": False}})
+    >>> [o.name for o in onx.graph.output]
+    ['label', 'probabilities']
+    """
+    final = _final_step(model)
+    if isinstance(final, (AFTClassifier, AFTRegressor)):
+        check_is_fitted(final, "net_")
+    if isinstance(model, (AFTClassifier, AFTRegressor)) and student_layers(model.net_.module_) is None:
+        onx = _export_torch_student(model, X_sample)
+    else:
+        if X_sample is None and initial_types is None:
+            initial_types = guess_initial_types(model)
+        if initial_types is None and hasattr(X_sample, "toarray"):  # sparse: the graph takes the dense rows
+            X_sample = X_sample[:1].toarray()
+        X_sample = _texts_as_objects(X_sample)
+        try:
+            onx = _skl2onnx_to_onnx(
+                model,
+                None if initial_types is not None else X_sample,
+                initial_types=initial_types,
+                options=_text_options(model, options),
+                target_opset=target_opset,
+            )
+        except OnnxExportError:
+            raise
+        except RuntimeError as error:
+            if "Unable to find a shape calculator" in str(error) or "Unable to find" in str(error):
+                step = _unconvertible_step(model)
+                raise OnnxExportError(
+                    f"skl2onnx has no converter for step {step}: register one with "
+                    f"skl2onnx.update_registered_converter, or run that step outside the graph ({error})"
+                ) from error
+            raise
+    mend_text_graph(onx, model)
+    if check and X_sample is not None:
+        _check_parity(model, onx, X_sample)
+    if path is not None:
+        Path(path).write_bytes(onx.SerializeToString())
+    return onx
+
+
+def guess_initial_types(model) -> list:
+    """skl2onnx's input declaration for a fitted model without a sample: one string column for a pipeline
+    that starts with a text vectoriser, ``n_features_in_`` floats otherwise. Raises ``ValueError`` when neither
+    tells (a ``ColumnTransformer`` on a DataFrame, an image student): pass rows of the input instead."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    first = model.steps[0][1] if isinstance(model, Pipeline) else model
+    if isinstance(first, (CountVectorizer, TfidfVectorizer)):
+        return [("text", StringTensorType([None, 1]))]
+    n_features = getattr(first, "n_features_in_", None)
+    if n_features is None or hasattr(first, "feature_names_in_"):
+        raise ValueError(
+            f"cannot tell the input of {type(first).__name__} without a sample (DataFrame columns, images or an "
+            "unknown width): pass a few rows of the input (X_sample, or --sample for the command line)"
+        )
+    return [("X", FloatTensorType([None, int(n_features)]))]
+
+
+def input_feed(onx, X) -> dict:
+    """The onnxruntime inputs of ``onx`` for the rows of X: one array for a single input (strings as a
+    column of objects, numbers as float32 or int64), one column per input for a DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aft import AFTClassifier
+    >>> from sklearn_aft.export import input_feed, to_onnx
+    >>> X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    >>> clf = AFTClassifier(transfer="none", random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+    >>> feed = input_feed(to_onnx(clf, X[:2]), X[:5])
+    >>> {name: value.shape for name, value in feed.items()}
+    {'X': (5, 3)}
+    """
+    inputs = list(onx.graph.input)
+    kinds = {i.name: i.type.tensor_type.elem_type for i in inputs}
+
+    def cast(values, name):
+        values = np.asarray(values)
+        if kinds[name] == TensorProto.STRING:
+            return values.astype(object)
+        return values.astype(helper.tensor_dtype_to_np_dtype(kinds[name]))
+
+    if hasattr(X, "columns") and len(inputs) > 1:
+        return {i.name: cast(np.asarray(X[i.name]).reshape(-1, 1), i.name) for i in inputs}
+    if len(inputs) != 1:
+        raise ValueError(f"the graph takes {len(inputs)} inputs {sorted(kinds)}; pass a DataFrame with those columns")
+    name = inputs[0].name
+    if hasattr(X, "toarray"):
+        X = X.toarray()
+    X = np.asarray(X)
+    rank = len(inputs[0].type.tensor_type.shape.dim)
+    if rank == 1 and X.ndim == 2 and X.shape[1] == 1:
+        X = X.ravel()
+    elif rank == 2 and X.ndim == 1:  # a column of texts
+        X = X.reshape(-1, 1)
+    return {name: cast(X, name)}
+
+
+def _check_parity(model, onx, X_sample) -> None:
+    try:
+        import onnxruntime as ort
+    except ImportError:  # nothing to check with; the graph is still valid ONNX
+        return
+    session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    outputs = session.run(None, input_feed(onx, X_sample))
+    if not hasattr(model, "predict"):
+        return
+    final = _final_step(model)
+    what = type(final).__name__
+    if getattr(final, "_estimator_type", None) == "classifier" or hasattr(final, "classes_"):
+        labels = np.asarray(outputs[0]).ravel()
+        expected = np.asarray(model.predict(X_sample)).ravel()
+        same = labels == expected if expected.dtype.kind in "iubf" else labels.astype(str) == expected.astype(str)
+        if not np.all(same):
+            differ = int(np.sum(~same))
+            raise OnnxExportError(
+                f"the ONNX graph of {what} predicts other labels than the model on {differ} of {len(expected)} "
+                "sample rows (a text vectoriser's tokenizer or locale? see TEXT_LOCALE)"
+            )
+        if len(outputs) > 1 and hasattr(model, "predict_proba"):
+            proba = outputs[1]
+            if isinstance(proba, list):  # ZipMap: one {class: probability} map per row
+                proba = np.array([[row[c] for c in row] for row in proba])
+            gap = float(np.max(np.abs(np.asarray(proba) - model.predict_proba(X_sample))))
+            if gap > 1e-4:
+                raise OnnxExportError(f"the ONNX graph's probabilities differ from {what}'s by up to {gap:.2e}")
+    else:
+        got = np.asarray(outputs[0], dtype=np.float64).reshape(len(np.asarray(outputs[0])), -1)
+        expected = np.asarray(model.predict(X_sample), dtype=np.float64).reshape(got.shape)
+        gap = float(np.max(np.abs(got - expected) / np.maximum(np.abs(expected), 1.0)))
+        if gap > 1e-4:
+            raise OnnxExportError(f"the ONNX graph's predictions differ from {what}'s by up to {gap:.2e} (relative)")
+
+
+def _texts_as_objects(X):
+    """A list or a fixed-width unicode array of texts as an object array, the form skl2onnx reads as strings."""
+    if isinstance(X, (list, tuple)) and X and isinstance(X[0], str):
+        return np.asarray(X, dtype=object)
+    if isinstance(X, np.ndarray) and X.dtype.kind == "U":
+        return X.astype(object)
+    return X
+
+
+def _unconvertible_step(model) -> str:
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+
+    steps = model.steps if isinstance(model, Pipeline) else [(type(model).__name__, model)]
+    for name, step in steps:
+        if step not in ("passthrough", None) and type(step) not in sklearn_operator_name_map:
+            if isinstance(step, Pipeline):
+                return f"{name!r} ({_unconvertible_step(step)})"
+            return f"{name!r} ({type(step).__name__})"
+    return "(unknown)"
