@@ -97,11 +97,11 @@ def test_zipmap_and_nocl_follow_skl2onnx(trec):
     assert isinstance(maps, list) and set(maps[0]) == set(pipe.classes_)
     np.testing.assert_allclose([maps[0][c] for c in pipe.classes_], pipe.predict_proba(X_test[:1])[0], atol=1e-5)
     clf = pipe[-1]
-    nocl = export.to_onnx(
-        pipe, initial_types=export.guess_initial_types(pipe), options={id(clf): {"nocl": True, "zipmap": False}}
-    )
+    nocl = export.to_onnx(pipe, X_test[:20], options={id(clf): {"nocl": True, "zipmap": False}})  # checked
     label, _ = run_graph(nocl, X_test[:5])
     np.testing.assert_array_equal(pipe.classes_[label], pipe.predict(X_test[:5]))
+    columns = export.to_onnx(pipe, X_test[:20], options={id(clf): {"zipmap": "columns"}})
+    assert len(columns.graph.output) == 1 + len(clf.classes_)  # the label, then one output per class
 
 
 def test_texts_as_a_list_or_a_unicode_array(trec):

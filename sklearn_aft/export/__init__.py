@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -118,12 +119,12 @@ def to_onnx(
     if isinstance(final, (AFTClassifier, AFTRegressor)):
         check_is_fitted(final, "net_")
     if isinstance(model, (AFTClassifier, AFTRegressor)) and student_layers(model.net_.module_) is None:
-        onx = _export_torch_student(model, X_sample)
+        onx = _export_torch_student(model, X_sample, target_opset)
     else:
         if X_sample is None and initial_types is None:
             initial_types = guess_initial_types(model)
-        if initial_types is None and hasattr(X_sample, "toarray"):  # sparse: the graph takes the dense rows
-            X_sample = X_sample[:1].toarray()
+        if hasattr(X_sample, "toarray"):  # sparse: the graph takes the rows dense
+            X_sample = X_sample.toarray()
         X_sample = _texts_as_objects(X_sample)
         try:
             onx = _skl2onnx_to_onnx(
@@ -136,7 +137,7 @@ def to_onnx(
         except OnnxExportError:
             raise
         except RuntimeError as error:
-            if "Unable to find a shape calculator" in str(error) or "Unable to find" in str(error):
+            if "Unable to find" in str(error):  # skl2onnx's words for a model without a converter
                 step = _unconvertible_step(model)
                 raise OnnxExportError(
                     f"skl2onnx has no converter for step {step}: register one with "
@@ -220,9 +221,11 @@ def _check_parity(model, onx, X_sample) -> None:
         return
     final = _final_step(model)
     what = type(final).__name__
-    if getattr(final, "_estimator_type", None) == "classifier" or hasattr(final, "classes_"):
+    if is_classifier(final):
         labels = np.asarray(outputs[0]).ravel()
         expected = np.asarray(model.predict(X_sample)).ravel()
+        if labels.dtype.kind in "iu" and expected.dtype.kind not in "iu":  # nocl: class indices
+            labels = np.asarray(final.classes_)[np.clip(labels, 0, len(final.classes_) - 1)]
         same = labels == expected if expected.dtype.kind in "iubf" else labels.astype(str) == expected.astype(str)
         if not np.all(same):
             differ = int(np.sum(~same))
@@ -230,7 +233,7 @@ def _check_parity(model, onx, X_sample) -> None:
                 f"the ONNX graph of {what} predicts other labels than the model on {differ} of {len(expected)} "
                 "sample rows (a text vectoriser's tokenizer or locale? see TEXT_LOCALE)"
             )
-        if len(outputs) > 1 and hasattr(model, "predict_proba"):
+        if len(outputs) == 2 and hasattr(model, "predict_proba"):  # zipmap="columns": one output per class
             proba = outputs[1]
             if isinstance(proba, list):  # ZipMap: one {class: probability} map per row
                 proba = np.array([[row[c] for c in row] for row in proba])

@@ -31,7 +31,7 @@ class _Served(nn.Module):
         return out.argmax(dim=1), torch.softmax(out, dim=1)
 
 
-def _export_torch_student(model, X_sample):
+def _export_torch_student(model, X_sample, opset: int = TARGET_OPSET):
     if X_sample is None:
         raise ValueError(
             f"to_onnx needs X_sample for {type(model.net_.module_).__name__}: torch.onnx.export traces the student "
@@ -58,7 +58,7 @@ def _export_torch_student(model, X_sample):
                 input_names=["input"],
                 output_names=outputs,
                 dynamic_axes={"input": {0: "N"}, **{name: {0: "N"} for name in outputs}},
-                opset_version=TARGET_OPSET,
+                opset_version=opset,
                 dynamo=False,
             )
     except Exception as error:  # torch raises many kinds; the user needs to know which student failed
