@@ -72,6 +72,7 @@ def test_demo_end_to_end_on_a_subset(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "teacher probe" in out and "student + aft_feature" in out and "speed-up" in out
     assert "pseudo-labels (by hand)" in out and "student + stacked_kd (default)" in out
+    assert "serving the default student: torch, trimmed pickle" in out and "ONNX (onnxruntime, no torch)" in out
     rows = json.loads((tmp_path / "out" / "demo_sms_spam.json").read_text())
     assert [r["method"] for r in rows] == ["-", "-", "none", "stacked_kd", "aft_feature"]
     probe, pseudo, plain, default, aft = rows
