@@ -44,13 +44,10 @@ LATENCY_CALLS = 1000
 
 
 def _throughput(predict, X, repeats: int = 5) -> float:
-    predict(X)  # warm-up: lazy imports, allocations, onnxruntime's first run
-    times = []
-    while len(times) < repeats or sum(times) < 1.0:
-        start = time.perf_counter()
-        predict(X)
-        times.append(time.perf_counter() - start)
-    return len(X) / float(np.median(times))
+    """The demo's measure (a warm-up call, then the median of timed calls), over at least a second."""
+    from sklearn_aft.demo import _throughput as demo_throughput
+
+    return demo_throughput(predict, X, min_seconds=1.0, min_repeats=repeats)
 
 
 def _latency(predict, rows, calls: int) -> tuple[float, float]:

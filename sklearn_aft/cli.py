@@ -95,12 +95,11 @@ def _export(model_path: str, output: str, sample: str | None, zipmap: bool) -> N
 
     import joblib
     import numpy as np
-    from sklearn.pipeline import Pipeline
 
-    from .export import to_onnx
+    from .export import _final_step, to_onnx
 
     model = joblib.load(model_path)
-    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    final = _final_step(model)
     if not hasattr(final, "trim_for_prediction"):
         raise ValueError(
             f"{model_path} holds a {type(model).__name__}, not an sklearn-aft estimator or a pipeline ending in one"

@@ -321,7 +321,8 @@ def serving_report(pipe, texts, teacher_per_second: float) -> str:
         lines.append("  ONNX: not measured (pip install 'sklearn-aft[onnx]')")
         return "\n".join(lines)
     onx = to_onnx(pipe, texts[:200], options={id(pipe[-1]): {"zipmap": False}})
-    session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    graph = onx.SerializeToString()
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
 
     def predict(rows):
         return session.run(["label"], input_feed(onx, rows))[0]
@@ -332,7 +333,7 @@ def serving_report(pipe, texts, teacher_per_second: float) -> str:
         predict(texts[i : i + 1])
     one_row_ms = (time.perf_counter() - start) / 200 * 1e3
     lines.append(
-        f"  ONNX (onnxruntime, no torch): {len(onx.SerializeToString()) / 1e6:.2f} MB, {rate:,.0f} rows/s "
+        f"  ONNX (onnxruntime, no torch): {len(graph) / 1e6:.2f} MB, {rate:,.0f} rows/s "
         f"({rate / teacher_per_second:.0f}x the teacher), {one_row_ms:.2f} ms a row one at a time; "
         "labels and probabilities checked against the torch student on 200 test rows"
     )

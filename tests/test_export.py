@@ -210,6 +210,11 @@ def test_errors_name_the_step():
     y = (X[:, 0] > 0).astype(int)
     with pytest.raises(NotFittedError):
         export.to_onnx(AFTClassifier(), X[:5])
+    fitted = AFTClassifier(transfer="none", random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="X has 5 features, but AFTClassifier is expecting 6"):
+        export.to_onnx(fitted, X[:5, :5])  # the model's own message, not onnxruntime's shape error
+    with pytest.raises(ValueError, match="NaN"):
+        export.to_onnx(fitted, np.where(np.eye(5, 6) > 0, np.nan, X[:5]))
     pipe = make_pipeline(Doubler(), AFTClassifier(transfer="none", random_state=0)).fit(X, y)
     with pytest.raises(export.OnnxExportError, match=r"no converter for step 'doubler' \(Doubler\)"):
         export.to_onnx(pipe, X[:5])

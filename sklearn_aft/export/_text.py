@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 
 from sklearn_aft.export._converters import TARGET_OPSET
 
@@ -22,11 +23,15 @@ _SKLEARN_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 UNICODE_TOKENS = r"[\p{L}\p{N}_]{2,}"
 
 
-def _text_options(model, options: dict | None) -> dict:
-    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+#: The steps whose graph the edits below concern: word counters (TfidfVectorizer is one), and the steps
+#: that weigh counts by tf-idf.
+_VECTORIZERS = (CountVectorizer,)
+_TFIDF = (TfidfTransformer, TfidfVectorizer)
 
+
+def _text_options(model, options: dict | None) -> dict:
     options = dict(options or {})
-    for vectorizer in _find_steps(model, (CountVectorizer, TfidfVectorizer)):
+    for vectorizer in _find_steps(model, _VECTORIZERS):
         chosen = {**options.get(type(vectorizer), {}), **options.get(id(vectorizer), {})}
         if vectorizer.lowercase and "locale" not in chosen:
             chosen["locale"] = TEXT_LOCALE
@@ -49,18 +54,6 @@ def _find_steps(model, kinds) -> list:
         if hasattr(step, "transformers_"):
             stack.extend(part[1] for part in step.transformers_)
     return found
-
-
-def _vectorizer_kinds() -> tuple:
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    return (CountVectorizer,)  # TfidfVectorizer is one
-
-
-def _tfidf_kinds() -> tuple:
-    from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
-
-    return (TfidfTransformer, TfidfVectorizer)
 
 
 def _fix_sublinear_tf(onx) -> None:
@@ -199,7 +192,7 @@ def _replace_node(graph, node, replacement: list) -> None:
 
 def mend_text_graph(onx, model) -> None:
     """Apply the edits above to the graph of ``model`` (a pipeline or a vectoriser), in place."""
-    if any(getattr(v, "sublinear_tf", False) for v in _find_steps(model, _tfidf_kinds())):
+    if any(getattr(v, "sublinear_tf", False) for v in _find_steps(model, _TFIDF)):
         _fix_sublinear_tf(onx)
-    _complete_ngram_pool(onx, _find_steps(model, _vectorizer_kinds()))
+    _complete_ngram_pool(onx, _find_steps(model, _VECTORIZERS))
     _fast_l2_rows(onx)

@@ -45,7 +45,8 @@ def _export_torch_student(model, X_sample, opset: int = TARGET_OPSET):
         x = x.repeat(2, *([1] * (x.ndim - 1)))
     classify = isinstance(model, AFTClassifier)
     served = _Served(module, classify, getattr(model, "target_scale_", None), getattr(model, "target_mean_", None))
-    served = served.to("cpu").eval()
+    device = next(iter([*module.parameters(), *module.buffers()]), torch.empty(0)).device
+    served = served.to("cpu").eval()  # moves the fitted student too: put back in `finally`
     outputs = ["class_index", "probabilities"] if classify else ["variable"]
     buffer = io.BytesIO()
     was_training = module.training
@@ -66,7 +67,7 @@ def _export_torch_student(model, X_sample, opset: int = TARGET_OPSET):
             f"torch.onnx.export could not export the student {type(module).__name__}: {error}"
         ) from error
     finally:
-        module.train(was_training)
+        module.to(device).train(was_training)
     onx = onnx.load_model_from_string(buffer.getvalue())
     if classify:
         _append_labels(onx, _labels_for_onnx(model.classes_))
