@@ -138,7 +138,7 @@ def main() -> None:
 
     from sklearn_aft import AFTClassifier
     from sklearn_aft.datasets import load_sms_spam
-    from sklearn_aft.demo import _labeled_mask
+    from sklearn_aft.demo import _pick_labeled_rows
     from sklearn_aft.export import input_feed, to_onnx
     from sklearn_aft.teachers import SentenceEmbedder
     from sklearn_aft.teachers.sentence import default_text_model_path
@@ -152,7 +152,7 @@ def main() -> None:
     x_tr, y_tr = load_sms_spam(subset="train", return_X_y=True)
     x_te, y_te = load_sms_spam(subset="test", return_X_y=True)
     x_tr, x_te = np.asarray(x_tr, dtype=object), np.asarray(x_te, dtype=object)
-    labeled = _labeled_mask(np.asarray(y_tr), args.labels, 0)
+    labeled = _pick_labeled_rows(np.asarray(y_tr), args.labels, 0)
     y_semi = np.asarray(y_tr).astype(object)
     y_semi[~labeled] = -1
     teacher = SentenceEmbedder(batch_size=64, device="cpu").fit(x_tr)

@@ -18,8 +18,10 @@ a student with a narrow bottleneck layer.
 # The transfer method
 # -------------------
 # The constructor receives the widths (``student_dim``, ``teacher_dims``) and the shared
-# ``beta``/``lr``/``warmup``; extra keyword arguments are the method's own parameters. ``forward``
+# ``beta``/``lr``/``warmup``; extra keyword arguments are the method's own parameters, whose valid
+# values it declares in ``parameter_constraints`` (scikit-learn's constraint objects). ``forward``
 # sees torch tensors only, never the estimator.
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +29,13 @@ import torch
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from sklearn_aft import AFTClassifier
 from sklearn_aft.datasets import load_sms_spam
 from sklearn_aft.registry import available_students, available_transfers, register_student, register_transfer
+from sklearn_aft.students import Student
 from sklearn_aft.teachers import SentenceEmbedder, embed
 from sklearn_aft.transfer import TransferMethod
 
@@ -48,10 +52,10 @@ class LinearCKA(TransferMethod):
         Added to the denominator.
     """
 
+    parameter_constraints = {"eps": [Interval(Real, 0, None, closed="neither")]}
+
     def __init__(self, student_dim, teacher_dims, *, beta=1.0, lr=None, warmup=0.5, eps=1e-6):
         super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
-        if not eps > 0:
-            raise ValueError(f"transfer__eps must be positive, got {eps!r}")
         self.eps = float(eps)
 
     def forward(self, student_features, teacher_features):
@@ -65,12 +69,14 @@ class LinearCKA(TransferMethod):
 # %%
 # The student
 # -----------
-# The estimator builds it as ``cls(input_dim=..., output_dim=..., **module_params)``. ``feature_dim``
-# tells the transfer method how wide the features are; ``input_ndim`` which inputs to accept.
+# The estimator builds it as ``cls(input_dim=..., output_dim=..., **module_params)``. Subclassing
+# :class:`~sklearn_aft.students.Student` is optional; it documents what a student may declare:
+# ``feature_dim`` tells the transfer method how wide the features are, ``input_ndim`` which inputs to
+# accept.
 
 
 @register_student("bottleneck")
-class Bottleneck(nn.Module):
+class Bottleneck(Student):
     """Input -> hidden (ReLU) -> a narrow linear bottleneck (the features) -> output."""
 
     input_ndim = 2
@@ -109,11 +115,12 @@ for transfer in ["none", "aft_feature", "cka"]:
 print(model.transfer_)  # the fitted term, with its parameters
 
 # %%
-# Bad parameters fail with the method's own message, at ``fit``:
+# Bad parameters fail at ``fit``, before any training, with scikit-learn's message and exception
+# (``InvalidParameterError``, a ``ValueError``):
 try:
-    clone(clf).set_params(transfer__eps=-1).fit(X, y_semi, teacher_features=F)
+    clone(clf).set_params(transfer__eps=-1.0).fit(X, y_semi, teacher_features=F)
 except ValueError as error:
-    print("ValueError:", error)
+    print(type(error).__name__, error)
 
 # %%
 # Publishing it

@@ -4,6 +4,9 @@ Estimators with the scikit-learn API (:class:`AFTClassifier`, :class:`AFTRegress
 student with skorch and a transfer regulariser, by default Adaptive Feature Transfer (Qiu et al., 2024).
 """
 
+# The built-in transfer methods, students and teachers register themselves when their modules are imported
+# (the registry imports none of them); importing the package imports them all.
+from sklearn_aft import students, teachers, transfer  # noqa: F401
 from sklearn_aft._classifier import AFTClassifier
 from sklearn_aft._features import TeacherFeatures, concat_teachers
 from sklearn_aft._regressor import AFTRegressor

@@ -4,57 +4,39 @@ from __future__ import annotations
 
 import copy
 import inspect
-import numbers
+import os
 import warnings
 
+import joblib
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
+from sklearn_aft._accelerate import AcceleratedTransferNet
+from sklearn_aft._constraints import (
+    HasMethods,
+    Integral,
+    Interval,
+    InvalidParameterError,
+    Number,
+    Real,
+    StrOptions,
+    check_declared,
+)
 from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader, train_loader
 from sklearn_aft._device import resolve_device
 from sklearn_aft._features import validate_teacher_features
-from sklearn_aft._net import AcceleratedTransferNet, TransferNet
+from sklearn_aft._input_checks import check_text_teacher_input, holds_text
+from sklearn_aft._labels import complete_rows
+from sklearn_aft._net import TransferNet
 from sklearn_aft.registry import get_student, get_teacher, get_transfer
+from sklearn_aft.students.base import student_traits
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
-from sklearn_aft.transfer.kd import _labeled
-
-
-def _holds_text(X) -> bool:
-    """Whether X is (or contains a column of) strings: raw texts given where numeric features belong."""
-    if hasattr(X, "dtypes"):  # a DataFrame
-        return any(getattr(dtype, "kind", "") == "O" or str(dtype) in ("string", "str") for dtype in X.dtypes)
-    values = np.asarray(X, dtype=object) if not sp.issparse(X) else None
-    if values is None or not values.size:
-        return False
-    return any(isinstance(v, str) for v in values.ravel()[:1000])
-
-
-def _check_text_teacher_input(teacher, raw, given: bool, estimator: str) -> None:
-    """A text teacher handed a numeric matrix (e.g. a TfidfVectorizer's output in a pipeline) would fail
-    deep inside its library: say what happened and how to route the raw texts."""
-    tags = get_tags(teacher)
-    if not tags.input_tags.string or tags.input_tags.two_d_array:
-        return
-    numeric = sp.issparse(raw) or (isinstance(raw, np.ndarray) and raw.dtype.kind in "iufb" and raw.ndim == 2)
-    if not numeric:
-        return
-    what = "a scipy sparse matrix" if sp.issparse(raw) else f"a numeric array of shape {raw.shape}"
-    source = "teacher_input" if given else "X"
-    step = estimator.lower()
-    raise TypeError(
-        f"The text teacher {type(teacher).__name__} got {what} from {source}, not texts. In a pipeline X reaches the "
-        "student already vectorised, so route the raw texts to the teacher as teacher_input: "
-        f"{estimator}(teacher=...).set_fit_request(teacher_input=True) and "
-        f"pipe.fit(texts, y, teacher_input=texts) with sklearn.set_config(enable_metadata_routing=True), or, "
-        f"without routing, pipe.fit(texts, y, {step}__teacher_input=texts)"
-    )
-
 
 #: skorch-style prefixed parameters the estimators accept as ``<prefix>__<name>=value``.
 PARAM_PREFIXES = ("module", "transfer", "optimizer", "iterator_train", "iterator_valid", "callbacks")
@@ -83,31 +65,29 @@ def _is_prefixed(key: str) -> bool:
     return any(key.startswith(p + "__") for p in PARAM_PREFIXES)
 
 
-def _check_number(name: str, value, *, low: float, integer: bool = False, low_inclusive: bool = True) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (value >= low if low_inclusive else value > low)
-    if not ok:
-        bound = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} {bound} {low}, got {value!r}")
-
-
-def _labeled_rows(X, y: np.ndarray, sample_weight, labeled: np.ndarray, why_none: str):
-    """``(X, y, sample_weight)`` restricted to the labeled rows, for ``score``."""
-    if not labeled.any():
-        raise ValueError(f"y has no labeled rows to score ({why_none})")
-    if labeled.all():
-        return X, y, sample_weight
-    X = X.iloc[labeled] if hasattr(X, "iloc") else X[labeled]
-    sample_weight = None if sample_weight is None else np.asarray(sample_weight)[labeled]
-    return X, y[labeled], sample_weight
-
-
 class BaseAFT(BaseEstimator):
     """Shared machinery; see :class:`~sklearn_aft.AFTClassifier` for the parameters."""
 
-    #: Handed to students that take a ``task`` argument (the linear student's penalty convention).
+    #: Handed to students that take a ``task`` argument (the linear student's penalty convention) and to
+    #: the transfer method's ``fit_targets``.
     _task = "classification"
+
+    _parameter_constraints: dict = {
+        "module": [str, type, torch.nn.Module],
+        "teacher": [str, HasMethods(["transform"]), None],
+        "transfer": [str, type],
+        "memory": [str, os.PathLike, joblib.Memory, None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "lr": [Number(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
+        "optimizer": [StrOptions({"auto", *_OPTIMIZERS}), type],
+        "labeled_fraction": [Number(Real, 0, 1, closed="right")],
+        "callbacks": [list, tuple, None],
+        "device": [str, torch.device, None],
+        "accelerator": [HasMethods(["prepare"]), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     # The defaults of both estimators (a linear student with stacked_kd): their docstrings say why.
     def __init__(
@@ -159,54 +139,57 @@ class BaseAFT(BaseEstimator):
 
     def set_params(self, **params):
         # Prefixed parameters (transfer__beta, module__hidden_sizes, ...) are stored as they are and
-        # used at the next fit, as in skorch; the rest follows scikit-learn's rules.
+        # used at the next fit, as in skorch; the rest follows scikit-learn's rules. An unknown name is
+        # refused at once, with the message fit gives for one passed to __init__ (which construction keeps,
+        # so that clone does, and fit refuses).
         for key in [k for k in params if _is_prefixed(k)]:
             setattr(self, key, params.pop(key))
+        names = self.get_params(deep=False)  # as scikit-learn's rule: what get_params names may be set
+        unknown = [k for k in params if k.split("__", 1)[0] not in names]
+        if unknown:
+            raise self._unknown_params_error(unknown)
         if params:
             super().set_params(**params)
         return self
+
+    def _unknown_params_error(self, unknown) -> InvalidParameterError:
+        names = ", ".join(repr(k) for k in sorted(unknown))
+        prefixes = ", ".join(repr(p + "__") for p in PARAM_PREFIXES)
+        return InvalidParameterError(
+            f"{type(self).__name__} got unexpected parameter(s) {names}; valid parameters are "
+            f"{sorted(self._get_param_names())} and prefixed ones starting with {prefixes}"
+        )
 
     def _params_for(self, prefix: str) -> dict:
         start = prefix + "__"
         return {k[len(start) :]: v for k, v in vars(self).items() if k.startswith(start)}
 
-    def _check_hyperparams(self) -> None:
-        unknown = sorted(k for k in self._extra_param_names() if not _is_prefixed(k))
+    def _check_params(self, transfer_cls: type, student_cls) -> None:
+        """Every parameter, before any work: the declared constraints (``_parameter_constraints``, and the
+        transfer method's and the student class's declarations for ``transfer__*`` and ``module__*``), then
+        the rules that join two parameters. Each failure is an ``InvalidParameterError``."""
+        unknown = [k for k in self._extra_param_names() if not _is_prefixed(k)]
         if unknown:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected parameter(s) {unknown}; prefixed parameters must "
-                f"start with one of {[p + '__' for p in PARAM_PREFIXES]}"
-            )
-        if self.max_epochs != "auto":
-            _check_number("max_epochs", self.max_epochs, low=1, integer=True)
-        _check_number("batch_size", self.batch_size, low=2, integer=True)
-        if self.lr != "auto":
-            _check_number("lr", self.lr, low=0, low_inclusive=False)
-        _check_number("labeled_fraction", self.labeled_fraction, low=0, low_inclusive=False)
-        if self.labeled_fraction > 1:
-            raise ValueError(f"labeled_fraction must be in (0, 1], got {self.labeled_fraction!r}")
-        if isinstance(self.optimizer, str) and self.optimizer not in (*_OPTIMIZERS, "auto"):
-            raise ValueError(
-                f"unknown optimizer={self.optimizer!r}; choose 'auto', one of {sorted(_OPTIMIZERS)} or a class"
-            )
+            raise self._unknown_params_error(unknown)
+        self._validate_params()
+        owner = type(self).__name__
+        transfer_cls.check_params(self._params_for("transfer"), owner=owner, prefix="transfer__")
+        if isinstance(student_cls, type):
+            check_declared(student_cls, self._params_for("module"), owner, prefix="module__")
         if self.accelerator is not None and _OPTIMIZERS.get(self.optimizer) is torch.optim.LBFGS:
-            raise ValueError(
-                "optimizer='lbfgs' cannot run under an accelerator (skorch's AccelerateMixin has no "
-                "closure optimizers); use optimizer='adam'"
+            raise InvalidParameterError(
+                f"The 'optimizer' parameter of {owner} cannot be 'lbfgs' under an accelerator (skorch's "
+                "AccelerateMixin has no closure optimizers); use optimizer='adam'"
             )
-        if self.accelerator is not None and not all(hasattr(self.accelerator, a) for a in ("prepare", "device")):
-            raise TypeError(f"accelerator must be an accelerate.Accelerator or None, got {self.accelerator!r}")
-        if not isinstance(self.optimizer, (str, type)):
-            raise TypeError(f"optimizer must be a name or a torch.optim.Optimizer class, got {self.optimizer!r}")
 
     # -- fitting -------------------------------------------------------------------------------------
-    def _validate_X(self, X, reset: bool, student=None):
-        """Check the student's input. ``student`` (class or instance) may declare ``input_ndim`` (MLP: 2,
-        image students: 4; absent: any rank) and a ``prepare_input`` that checks and lays out its own input."""
+    def _validate_X(self, X, reset: bool, student):
+        """Check the student's input against what the student (class or instance) declares: its
+        ``input_ndim``, and a ``prepare_input`` that checks and lays out image-like input itself."""
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
-        input_ndim = getattr(student, "input_ndim", None) if student is not None else 2
-        prepare = getattr(student, "prepare_input", None)
+        traits = student_traits(student)
+        input_ndim, prepare = traits.input_ndim, traits.prepare_input
         if prepare is not None and getattr(X, "ndim", 2) > 2:
             X = prepare(np.asarray(X))  # images: no n_features_in_; the student checks layout, dtype and range
             if reset and X.shape[0] < 2:
@@ -227,7 +210,7 @@ class BaseAFT(BaseEstimator):
             except ValueError as error:
                 if "could not convert string to float" not in str(error) and "Expected 2D array" not in str(error):
                     raise
-                if not _holds_text(X):
+                if not holds_text(X):
                     raise
                 name = type(self).__name__
                 raise ValueError(
@@ -273,16 +256,16 @@ class BaseAFT(BaseEstimator):
                     f"teacher={self.teacher!r} cannot be built without arguments ({exc}); pass an instance, e.g. "
                     f"teacher={get_teacher(self.teacher).__name__}(...)"
                 ) from exc
-        _check_text_teacher_input(teacher, raw, given=teacher_input is not None, estimator=type(self).__name__)
+        check_text_teacher_input(teacher, raw, given=teacher_input is not None, estimator=type(self).__name__)
         self._say(f"embedding {n_samples} rows with the teacher {type(teacher).__name__}")
         return embed(teacher, raw, memory=self.memory)
 
     def _fit(self, X, y, teacher_features, teacher_input):
-        self._check_hyperparams()
         transfer_cls = get_transfer(self.transfer)
         student_cls = (
             self.module if isinstance(self.module, torch.nn.Module) else get_student(self._module_name(transfer_cls))
         )
+        self._check_params(transfer_cls, student_cls)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if self.teacher is not None and teacher_features is not None:
@@ -297,34 +280,39 @@ class BaseAFT(BaseEstimator):
         y_train = self._prepare_targets(y, X.shape[0])
         if self.teacher is not None and transfer_cls.requires_teacher:
             teacher_features = self._teacher_features(X_raw, teacher_input, X.shape[0])
-        teacher, blocks = (None, ())
+        blocks = ()
         if teacher_features is not None:
-            teacher, blocks = validate_teacher_features(teacher_features, X.shape[0])
+            teacher_features, blocks = validate_teacher_features(teacher_features, X.shape[0])
         if not transfer_cls.requires_teacher:
-            teacher, blocks = None, ()
+            teacher_features, blocks = None, ()
+        # The method that runs, decided once: without teacher features, the task loss alone.
+        method_cls = transfer_cls if teacher_features is not None else NoTransfer
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = str(self.accelerator.device) if self.accelerator is not None else resolve_device(self.device)
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
             module = self._build_student(student_cls, X.shape[1])
-            transfer = self._build_transfer(transfer_cls, module, X, blocks)
-            uses_input = teacher is not None and getattr(transfer, "uses_student_input", False)
+            transfer = self._build_transfer(method_cls, module, X, blocks)
+            transfer_targets = None
+            uses_input = teacher_features is not None and transfer.uses_student_input
             auto_penalty = self._has_auto_penalty(module)
-            transfer_set = teacher is not None and not _labeled(y_train).all()
+            transfer_set = teacher_features is not None and not complete_rows(y_train).all()
             probe = self._probe_input(X, y_train, seed, transfer_set) if uses_input or auto_penalty else None
             if auto_penalty:
                 self._choose_penalty(module, probe, transfer_set)
-            if teacher is not None:  # what the term compares the student with (e.g. a teacher head's logits)
-                self._say(f"fitting the targets of transfer={self.transfer!r} on {teacher.shape[1]} teacher features")
+            if teacher_features is not None:  # what the term compares the student with (e.g. a teacher head's logits)
+                width = teacher_features.shape[1]
+                self._say(f"fitting the targets of transfer={self.transfer!r} on {width} teacher features")
                 extra = {"student_input": probe} if uses_input else {}
-                teacher = np.asarray(transfer.fit_targets(teacher, y_train, seed, **extra), dtype=np.float32)
+                transfer_targets = transfer.fit_targets(teacher_features, y_train, seed, task=self._task, **extra)
+                transfer_targets = np.asarray(transfer_targets, dtype=np.float32)
                 if auto_penalty:
-                    self._choose_transfer_set_penalty(module, transfer, X, teacher, seed)
-            sparse_batches = bool(getattr(student_cls, "accepts_sparse", False))
-            dataset = TransferDataset(X, y_train, teacher, sparse_batches=sparse_batches)
+                    self._choose_transfer_set_penalty(module, transfer, X, transfer_targets, seed)
+            sparse_batches = student_traits(student_cls).accepts_sparse
+            dataset = TransferDataset(X, y_train, transfer_targets, sparse_batches=sparse_batches)
             labeled = dataset.labeled
-            if teacher is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
+            if transfer_targets is None and not labeled.all():  # unlabeled rows carry nothing without a teacher
                 warnings.warn(
                     f"{int((~labeled).sum())} rows of y are marked unlabeled ({self._marker}) and go unused: they "
                     "train the student only through a teacher's features (and a transfer method other than "
@@ -362,11 +350,14 @@ class BaseAFT(BaseEstimator):
                 kwargs[name] = value
         try:
             return student_cls(**kwargs)
+        except InvalidParameterError:
+            raise
         except TypeError as exc:
             raise TypeError(f"could not build module={self.module!r} with module__ parameters {kwargs}: {exc}") from exc
 
-    def _build_transfer(self, transfer_cls, module, X, blocks):
-        student_dim = getattr(module, "feature_dim", None)
+    def _build_transfer(self, method_cls, module, X, blocks):
+        """The transfer method for this student and these teacher blocks (``NoTransfer`` without a teacher)."""
+        student_dim = student_traits(module).feature_dim
         if student_dim is None:  # ask the module: one forward pass on two rows
             probe = X[:2].toarray() if sp.issparse(X) else X[:2]
             was_training = module.training
@@ -377,15 +368,13 @@ class BaseAFT(BaseEstimator):
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError("the student module must return a tuple (output, features) from forward")
             student_dim = int(out[1].shape[1])
+        if method_cls is NoTransfer:
+            return NoTransfer()
         params = self._params_for("transfer")
         try:
-            if blocks:
-                return transfer_cls(student_dim=student_dim, teacher_dims=blocks, **params)
-            # No teacher features: the task alone. The parameters are still checked, on a one-column
-            # stand-in built outside the random stream so that the fit equals transfer="none".
-            with torch.random.fork_rng(devices=[]):
-                transfer_cls(student_dim=student_dim, teacher_dims=(1,), **params)
-            return NoTransfer()
+            return method_cls(student_dim=student_dim, teacher_dims=blocks, **params)
+        except InvalidParameterError:
+            raise
         except TypeError as exc:
             raise TypeError(
                 f"transfer={self.transfer!r} does not accept transfer__ parameters {params}: {exc}"
@@ -416,13 +405,13 @@ class BaseAFT(BaseEstimator):
         carry teacher targets)."""
         raise NotImplementedError
 
-    def _choose_transfer_set_penalty(self, module, transfer, X, targets: np.ndarray, seed: int) -> None:
+    def _choose_transfer_set_penalty(self, module, transfer, X, transfer_targets: np.ndarray, seed: int) -> None:
         """Once the transfer method's targets are known: revise the "auto" L2 strength for them (no-op here)."""
 
     def _resolve_optimizer(self, module, n_rows: int) -> tuple[type, bool]:
         """The optimizer class, and whether it trains on the whole training set as one batch (L-BFGS)."""
         if self.optimizer == "auto":
-            full = getattr(module, "full_batch", False) and n_rows <= FULL_BATCH_MAX_ROWS and self.accelerator is None
+            full = student_traits(module).full_batch and n_rows <= FULL_BATCH_MAX_ROWS and self.accelerator is None
             optimizer = torch.optim.LBFGS if full else torch.optim.Adam
         else:
             optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
@@ -489,7 +478,7 @@ class BaseAFT(BaseEstimator):
         """Student outputs (after the criterion's non-linearity) for X; never touches a teacher."""
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False, student=self.net_.module_)
-        sparse_batches = bool(getattr(self.net_.module_, "accepts_sparse", False))
+        sparse_batches = student_traits(self.net_.module_).accepts_sparse
         return self.net_.predict_proba(TransferDataset(X, sparse_batches=sparse_batches))
 
     @property

@@ -13,11 +13,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
-from sklearn_aft._base import BaseAFT, _labeled_rows
+from sklearn_aft._base import BaseAFT
+from sklearn_aft._labels import UNLABELED, restrict_to_labeled
 from sklearn_aft._probe import BLEND_C_GRID, C_GRID, probe_student_input
 from sklearn_aft.students.linear import DEFAULT_C
 
-UNLABELED = -1
 #: Strings that a missing value becomes in a NumPy string array (``np.array(["ham", np.nan])`` holds
 #: ``"nan"``): never a class, and not a marker either.
 _MISSING_STRINGS = ("", "nan", "None", "NaN", "<NA>")
@@ -199,31 +199,25 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
 
     Notes
     -----
-    The defaults are measured against what a user writes by hand (``benchmarks/baselines.py``,
-    ``docs/defaults.md``): on SST-2, TREC (6 and 50 classes) and SMS spam, with 100 and 500 labels (5 and
-    10 per class for TREC's 50 classes), with and without the unlabeled rest of a 3,000-row pool, three
-    seeds, a TF-IDF student and all-MiniLM-L6-v2 teacher features, next to TF-IDF +
-    ``LogisticRegressionCV``, the pseudo-label pipeline (a cross-validated probe on the teacher features
-    labels the unlabeled rows, then a TF-IDF logistic regression learns them) and
-    ``SelfTrainingClassifier``.
+    The defaults are measured against what a user writes by hand: on SST-2, TREC (6 and 50 classes) and
+    SMS spam, with few and more labels, with and without unlabeled rows, a TF-IDF student and
+    all-MiniLM-L6-v2 teacher features, next to TF-IDF + ``LogisticRegressionCV``, the pseudo-label pipeline
+    (a cross-validated probe on the teacher features labels the unlabeled rows, then a TF-IDF logistic
+    regression learns them) and ``SelfTrainingClassifier``. The figures are in ``docs/defaults.md`` and
+    ``benchmarks/results/baselines.md`` (``benchmarks/baselines.py``); what follows says why.
 
-    - The linear student: the earlier default MLP lost 2.5 to 3.7 points to a logistic regression on the
-      same TF-IDF with labeled rows only. A logistic regression solved exactly (full-batch L-BFGS, C by
-      cross-validation) matches ``LogisticRegressionCV`` instead, and fits in about a second.
+    - The linear student: a logistic regression solved exactly (full-batch L-BFGS, C by cross-validation)
+      matches ``LogisticRegressionCV`` on the same input, where the earlier default MLP lost to it.
     - ``transfer="stacked_kd"``: distilling a teacher head's soft labels on the unlabeled rows is what the
       pseudo-label pipeline does with hard labels; the out-of-fold blend with a probe of the student's
-      input keeps a teacher weaker than the input (TREC's 50 classes, where the teacher probe loses to
-      TF-IDF) from pulling the student down. Soft labels are sharpened (temperature 0.5), and the
-      student's C is 10 when it learns a transfer set (the cross-validated C of a few labeled rows, often
-      1, was far too strong there).
+      input keeps a teacher weaker than the input (TREC's 50 classes) from pulling the student down. Soft
+      labels are sharpened (temperature 0.5), and the student's C is 10 when it learns a transfer set
+      (the cross-validated C of a few labeled rows was far too strong there).
     - AFT (``"aft_feature"``, ``"aft"``) and the other feature methods need a student with hidden
-      features; on a from-scratch MLP over TF-IDF they did not reach the pseudo-label pipeline (tables in
-      ``benchmarks/results/baselines.md``). The kernel form lost to the plain MLP in 13 of 15 earlier
-      settings; keep it for pretrained students.
-    - For the MLP: ``max_epochs="auto"`` (500 steps: the plain MLP peaked after 100-550 steps at every
-      label budget), a warm-up over half the epochs for AFT (without it the kernel term's gradient is 5x
-      the task's at initialisation); lr, batch size and width varied one at a time changed accuracy by
-      0.2 points on average at best.
+      features; on a from-scratch MLP over TF-IDF they did not reach the pseudo-label pipeline, and the
+      kernel form mostly lost to the plain MLP: keep it for pretrained students (``docs/aft.md``).
+    - For the MLP: ``max_epochs="auto"`` (500 steps, where the plain MLP peaked), a warm-up over half the
+      epochs for AFT (without it the kernel term's gradient dominates the task's at initialisation).
 
     Examples
     --------
@@ -369,7 +363,7 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         """
         y = np.asarray(y)
         labeled = ~_unlabeled_mask(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)
-        X, y, sample_weight = _labeled_rows(X, y, sample_weight, labeled, "every label is -1")
+        X, y, sample_weight = restrict_to_labeled(X, y, sample_weight, labeled, "every label is -1")
         return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

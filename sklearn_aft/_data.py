@@ -1,4 +1,4 @@
-"""Batches for the private skorch net: student input, teacher features and targets stay row-aligned.
+"""Batches for the private skorch net: student input, targets and transfer targets stay row-aligned.
 
 Sparse inputs reach students that declare ``accepts_sparse`` (the linear student, the MLP) as torch sparse
 CSR batches, and other students densified one batch at a time (never the whole matrix). When some rows are unlabeled,
@@ -15,20 +15,28 @@ import scipy.sparse as sp
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
+from sklearn_aft._labels import labeled_rows
+
 
 class TransferDataset(Dataset):
-    """Rows of ``X`` (dense float32, uint8 images, or CSR), optional teacher features and targets.
+    """Rows of ``X`` (dense float32, uint8 images, or CSR), optional targets ``y`` and transfer targets
+    (what the transfer method's :meth:`~sklearn_aft.transfer.TransferMethod.fit_targets` made of the teacher
+    features).
 
     Indexing by a list of rows (``__getitems__``) returns a whole batch at once:
-    ``({"X": tensor, "teacher": tensor}, y_tensor)``.
+    ``({"X": tensor, "transfer_targets": tensor}, y_tensor)``.
     """
 
     def __init__(
-        self, X, y: np.ndarray | None = None, teacher: np.ndarray | None = None, sparse_batches: bool = False
+        self,
+        X,
+        y: np.ndarray | None = None,
+        transfer_targets: np.ndarray | None = None,
+        sparse_batches: bool = False,
     ) -> None:
         self.X = X
         self.y = y
-        self.teacher = teacher
+        self.transfer_targets = transfer_targets
         self.sparse_batches = sparse_batches  # CSR rows as torch sparse tensors, for students that take them
 
     def __len__(self) -> int:
@@ -36,12 +44,8 @@ class TransferDataset(Dataset):
 
     @property
     def labeled(self) -> np.ndarray:
-        """Boolean mask of the rows that carry a target (classifier: label >= 0; regressor: not all NaN)."""
-        if self.y is None:
-            return np.ones(len(self), dtype=bool)
-        if self.y.dtype.kind == "f":
-            return ~np.isnan(self.y).reshape(len(self), -1).all(axis=1)
-        return self.y >= 0
+        """Boolean mask of the rows with a known target (:func:`~sklearn_aft._labels.labeled_rows`)."""
+        return np.ones(len(self), dtype=bool) if self.y is None else labeled_rows(self.y)
 
     def __getitems__(self, indices) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         idx = np.asarray(indices)
@@ -54,8 +58,8 @@ class TransferDataset(Dataset):
             # uint8 stays uint8 (images: 4x less memory per batch; image students scale them themselves)
             dtype = np.uint8 if rows.dtype == np.uint8 else np.float32
             X = {"X": torch.from_numpy(np.ascontiguousarray(rows, dtype=dtype))}
-        if self.teacher is not None:
-            X["teacher"] = torch.from_numpy(np.ascontiguousarray(self.teacher[idx]))
+        if self.transfer_targets is not None:
+            X["transfer_targets"] = torch.from_numpy(np.ascontiguousarray(self.transfer_targets[idx]))
         y = torch.from_numpy(self.y[idx]) if self.y is not None else torch.zeros(len(idx))
         return X, y
 

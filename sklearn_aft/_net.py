@@ -1,7 +1,7 @@
 """The private skorch net behind the estimators.
 
 skorch keeps the training loop, callbacks, device handling and history; this subclass only changes
-what a batch means (a dict with the student input and, at fit time, the teacher features), how the
+what a batch means (a dict with the student input and, at fit time, the transfer method's targets), how the
 loss is computed (task loss on labeled rows + beta * transfer term on all rows) and how the
 optimizer groups the transfer method's own parameters.
 """
@@ -11,13 +11,10 @@ from __future__ import annotations
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
-from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
-
-def labeled_mask(y: torch.Tensor) -> torch.Tensor:
-    """Which targets are known: class index >= 0, or a finite (non-NaN) regression target."""
-    return ~torch.isnan(y) if y.is_floating_point() else y >= 0
+from sklearn_aft._labels import known_torch
+from sklearn_aft.students.base import student_penalty
 
 
 class TransferNet(NeuralNet):
@@ -39,12 +36,16 @@ class TransferNet(NeuralNet):
     def _transfer_active(self) -> bool:
         return self.transfer is not None and self.transfer.requires_teacher
 
-    def get_default_callbacks(self):
-        scores = [("task_loss", PassthroughScoring(name="task_loss", on_train=True))]
-        if self._transfer_active:
-            scores.append(("transfer_loss", PassthroughScoring(name="transfer_loss", on_train=True)))
-        defaults = super().get_default_callbacks()
-        return defaults[:2] + scores + defaults[2:]
+    @property
+    def _default_callbacks(self):
+        # skorch's defaults, with the two parts of the training loss scored right after it.
+        parts = ["task_loss", "transfer_loss"] if self._transfer_active else ["task_loss"]
+        callbacks = []
+        for name, callback in super()._default_callbacks:
+            callbacks.append((name, callback))
+            if name == "train_loss":
+                callbacks += [(part, PassthroughScoring(name=part, on_train=True)) for part in parts]
+        return callbacks
 
     def initialize_module(self):
         super().initialize_module()
@@ -74,10 +75,10 @@ class TransferNet(NeuralNet):
         self._n_train_rows = max(1, len(X)) if X is not None else 1
 
     def _with_penalty(self, loss: torch.Tensor) -> torch.Tensor:
-        penalty = getattr(self.module_, "penalty", None)
+        penalty = student_penalty(self.module_)
         if penalty is None:
             return loss
-        return loss + penalty() / getattr(self, "_n_train_rows", 1)
+        return loss + penalty / getattr(self, "_n_train_rows", 1)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
@@ -90,14 +91,14 @@ class TransferNet(NeuralNet):
             self._lr_scale = scale
 
     def infer(self, x, **fit_params):
-        # The teacher features ride in the batch for the loss only: the module sees the input alone.
+        # The transfer targets ride in the batch for the loss only: the module sees the input alone.
         x = to_tensor(x, device=self.device)
         return self.module_(x["X"], **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, features = y_pred
         y_true = to_tensor(y_true, device=self.device)
-        mask = labeled_mask(y_true)
+        mask = known_torch(y_true)
         if mask.any():
             task = self.criterion_(output[mask], y_true[mask])
         else:  # a batch of unlabeled rows only: no task signal, keep the graph connected
@@ -105,52 +106,11 @@ class TransferNet(NeuralNet):
         if not training:
             return task
         self.history.record_batch("task_loss", task.item())
-        teacher = X.get("teacher") if isinstance(X, dict) else None
-        if not self._transfer_active or teacher is None:
+        targets = X.get("transfer_targets") if isinstance(X, dict) else None
+        if not self._transfer_active or targets is None:
             return self._with_penalty(task)
         epoch = len(self.history)
-        term = self.transfer_.loss(features, to_tensor(teacher, device=self.device), output)
+        term = self.transfer_.loss(features, to_tensor(targets, device=self.device), output)
         self.history.record_batch("transfer_loss", term.item())
         task_weight = self.transfer_.task_weight_at(epoch, self.max_epochs)
         return self._with_penalty(task_weight * task + self.transfer_.weight_at(epoch, self.max_epochs) * term)
-
-
-class AcceleratedTransferNet(AccelerateMixin, TransferNet):
-    """``TransferNet`` with skorch's ``AccelerateMixin``: one fit on several devices (``accelerate launch``).
-
-    The student is wrapped by the accelerator (DistributedDataParallel across processes) and every process
-    takes its own share of the batches, so the transfer term (AFT's kernel too) is computed on each device's
-    batch. The transfer method is not wrapped, because DistributedDataParallel would hide the methods the loss
-    calls: it is placed on the device, starts from process 0's values, and its gradients are averaged across
-    processes by hand, which keeps the learned teacher weights identical in every process.
-    """
-
-    def _initialize_accelerator(self):
-        if self._wrapped_with_accelerator:
-            return self
-        # Not for the accelerator to wrap: the transfer method (placed and synchronised below) and criteria
-        # without parameters (DistributedDataParallel refuses modules with nothing to train).
-        modules, criteria = list(self._modules), list(self._criteria)
-        self._modules = [m for m in modules if m != "transfer"]
-        self._criteria = [c for c in criteria if any(p.requires_grad for p in getattr(self, c + "_").parameters())]
-        unwrapped = [c for c in criteria if c not in self._criteria]
-        try:
-            super()._initialize_accelerator()
-        finally:
-            self._modules, self._criteria = modules, criteria
-        for name in ["transfer", *unwrapped]:
-            getattr(self, name + "_").to(self.accelerator.device)
-        if self.accelerator.num_processes > 1:
-            from accelerate.utils import broadcast
-
-            for tensor in [*self.transfer_.parameters(), *self.transfer_.buffers()]:
-                tensor.data.copy_(broadcast(tensor.data.contiguous(), from_process=0))
-        return self
-
-    def train_step_single(self, batch, **fit_params):
-        step = super().train_step_single(batch, **fit_params)  # the backward pass has run
-        if self.accelerator.num_processes > 1 and self.accelerator.sync_gradients:
-            for param in self.transfer_.parameters():
-                if param.grad is not None:
-                    param.grad = self.accelerator.reduce(param.grad, reduction="mean")
-        return step

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sklearn_aft.transfer.kd import RIDGE_ALPHAS, best_logistic_head, best_ridge_head
+from sklearn_aft.transfer._heads import RIDGE_ALPHAS, best_logistic_head, best_ridge_head
 
 #: Candidate L2 strengths of the linear student trained on labeled rows alone, weakest first (ties go to
 #: the first). Below 1, a logistic regression on a TF-IDF matrix with a few hundred labels predicts the

@@ -12,7 +12,8 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
-from sklearn_aft._base import BaseAFT, _labeled_rows
+from sklearn_aft._base import BaseAFT
+from sklearn_aft._labels import known, labeled_rows, restrict_to_labeled
 from sklearn_aft._probe import probe_student_input_ridge, transfer_set_alpha
 from sklearn_aft.students.linear import DEFAULT_ALPHA
 
@@ -172,7 +173,7 @@ class AFTRegressor(RegressorMixin, BaseAFT):
             raise ValueError("Input y contains infinity; NaN marks an unknown target, infinity is not allowed")
         self._y_ndim = y.ndim
         y2 = y.reshape(n_samples, -1)
-        n_labeled = int((~np.isnan(y2)).any(axis=1).sum())
+        n_labeled = int(labeled_rows(y2).sum())
         if n_labeled < 2:
             raise ValueError(
                 f"AFTRegressor needs at least 2 labeled samples (rows with a known target); got {n_labeled} sample"
@@ -182,15 +183,15 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         # Standardised per output from its known values (in float64: y + 1e4 keeps its decimals), so that
         # the student starts near the answer whatever the target's units, and beta, the learning rate and
         # the L2 strength mean the same on every scale; predict undoes it.
-        known = ~np.isnan(y2)
-        empty = np.flatnonzero(~known.any(axis=0))
+        given = known(y2)
+        empty = np.flatnonzero(~given.any(axis=0))
         if len(empty):
             raise ValueError(
                 f"y's target column(s) {empty.tolist()} have no known value (all NaN): every target needs "
                 "some labeled rows"
             )
-        mean = np.array([y2[known[:, j], j].mean() for j in range(y2.shape[1])])
-        scale = np.array([y2[known[:, j], j].std() for j in range(y2.shape[1])])
+        mean = np.array([y2[given[:, j], j].mean() for j in range(y2.shape[1])])
+        scale = np.array([y2[given[:, j], j].std() for j in range(y2.shape[1])])
         self.target_mean_ = mean
         self.target_scale_ = np.where(scale > 0, scale, 1.0)
         return np.ascontiguousarray((y2 - mean) / self.target_scale_, dtype=np.float32)
@@ -207,11 +208,11 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         # teacher left out of the blend leaves the student exactly as it would be without unlabeled rows.
         module.alpha = probe.alpha if probe is not None else DEFAULT_ALPHA
 
-    def _choose_transfer_set_penalty(self, module, transfer, X, targets: np.ndarray, seed: int) -> None:
+    def _choose_transfer_set_penalty(self, module, transfer, X, transfer_targets: np.ndarray, seed: int) -> None:
         # A teacher that labels the unlabeled rows makes a different problem: its alpha is chosen on it, as
         # the hand-written pipeline's RidgeCV on all rows does (on SST-5 with 500 labels, 0.32 where the
         # labeled rows chose 0.01, and R^2 0.22 against 0.20).
-        values = transfer.student_targets(targets)
+        values = transfer.student_targets(transfer_targets)
         if values is None or X.ndim != 2 or getattr(transfer, "teacher_share_", 1.0) == 0:
             return
         module.alpha = transfer_set_alpha(X, values, seed)
@@ -251,8 +252,8 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         float
         """
         y = np.asarray(y, dtype=np.float64)
-        labeled = ~np.isnan(y.reshape(len(y), -1)).all(axis=1)
-        X, y, sample_weight = _labeled_rows(X, y, sample_weight, labeled, "every target is NaN")
+        labeled = labeled_rows(y)
+        X, y, sample_weight = restrict_to_labeled(X, y, sample_weight, labeled, "every target is NaN")
         return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

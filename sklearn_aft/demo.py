@@ -103,7 +103,7 @@ def load_demo_data(dataset: str, seed: int = 0, max_samples: int | None = None):
     return tuple(splits)
 
 
-def _labeled_mask(y: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
+def _pick_labeled_rows(y: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
     """A stratified choice of ``n_labels`` rows, with at least two per class (the KD head is cross-fitted)."""
     from sklearn.model_selection import train_test_split
 
@@ -212,7 +212,7 @@ def run_demo(
     )
     memory = None if cache_dir is False else str(cache_dir or default_cache_dir())
     x_tr, y_tr, x_te, y_te = load_demo_data(dataset, seed=seed, max_samples=max_samples)
-    labeled = _labeled_mask(y_tr, labels, seed)
+    labeled = _pick_labeled_rows(y_tr, labels, seed)
     y_semi = y_tr.astype(object)
     y_semi[~labeled] = -1  # unlabeled rows: they enter the transfer term only
     echo(

@@ -1,7 +1,8 @@
 """Names to classes for transfer methods, students and teachers, built in or from plugins.
 
-Built-in components register themselves where they are defined, with the ``register_*`` decorators.
-Third-party packages add theirs through entry points, loaded on the first look-up::
+Built-in components register themselves where they are defined, with the ``register_*`` decorators; the
+package's ``__init__`` imports them. This module imports nothing of the package: every other module may
+import it. Third-party packages add theirs through entry points, loaded on the first look-up::
 
     [project.entry-points."sklearn_aft.transfers"]
     my_method = "my_package.methods:MyMethod"
@@ -69,13 +70,6 @@ def register_teacher(name: str) -> Callable[[T], T]:
     return _register("teacher", name)
 
 
-def _load_builtins() -> None:
-    # Importing the subpackages runs their register_* decorators.
-    import sklearn_aft.students  # noqa: F401
-    import sklearn_aft.teachers  # noqa: F401
-    import sklearn_aft.transfer  # noqa: F401
-
-
 def _load_plugins(kind: str) -> None:
     with _LOCK:  # other threads wait until the registry is complete
         if kind in _PLUGINS_LOADED:
@@ -124,7 +118,6 @@ def reload_plugins() -> None:
 
 
 def _available(kind: str) -> list[str]:
-    _load_builtins()
     _load_plugins(kind)
     return sorted(_REGISTRIES[kind])
 

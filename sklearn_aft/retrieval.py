@@ -12,7 +12,20 @@ from numpy.typing import ArrayLike
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array
 
+from sklearn_aft._constraints import Integral, Interval, Real, validate_params
 
+
+@validate_params(
+    {
+        "queries": ["array-like"],
+        "pool": ["array-like"],
+        "budget": [Interval(Integral, 1, None, closed="left"), None],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "exclude": ["array-like", None],
+        "exclude_similarity": [Interval(Real, -1, 1, closed="both")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def retrieve_transfer_set(
     queries: ArrayLike,
     pool: ArrayLike,
@@ -68,8 +81,6 @@ def retrieve_transfer_set(
     if (budget is None) == (n_neighbors is None):
         raise ValueError("give either budget (rows in all) or n_neighbors (rows per query)")
     k = n_neighbors if n_neighbors is not None else max(1, budget // len(queries))
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"at least one neighbour per query is needed; got k={k!r} (budget={budget!r})")
     candidates = np.arange(len(pool))
     if exclude is not None:
         exclude = check_array(exclude, dtype=np.float64, input_name="exclude")

@@ -100,7 +100,9 @@ def test_stacked_kd_does_not_follow_a_teacher_weaker_than_the_input():
 def test_stacked_kd_rows_count_once_and_beta_weighs_the_unlabeled_ones():
     term = StackedKD(student_dim=2, teacher_dims=[4], beta=0.5)
     rng = np.random.RandomState(0)
-    soft = term.fit_targets(rng.normal(size=(5, 4)).astype("float32"), np.array([0, 1, 0, 1, -1]), 0)[-1]
+    soft = term.fit_targets(
+        rng.normal(size=(5, 4)).astype("float32"), np.array([0, 1, 0, 1, -1]), 0, task="classification"
+    )[-1]
     assert soft[-1] == 0 and soft[:2].sum() == pytest.approx(1.0)  # unlabeled: soft label, flag 0
     # the loss on hand-made targets: labeled rows one-hot, unlabeled rows soft, the labeled flag last
     targets = torch.tensor([[1, 0, 1], [0, 1, 1], [0.8, 0.2, 0], [0.3, 0.7, 0]], dtype=torch.float32)
@@ -111,7 +113,7 @@ def test_stacked_kd_rows_count_once_and_beta_weighs_the_unlabeled_ones():
     assert term.task_weight_at(1, 10) == 0.0 and term.weight_at(1, 10) == 1.0
     # regression: the known targets as they are, the teacher head's predictions elsewhere, then which are known
     y = np.array([0.5, 1.0, -0.5, 0.0, np.nan, np.nan])
-    reg_targets = term.fit_targets(rng.normal(size=(6, 4)), y, 0)
+    reg_targets = term.fit_targets(rng.normal(size=(6, 4)), y, 0, task="regression")
     np.testing.assert_array_equal(reg_targets[:4, 0], y[:4].astype(np.float32))
     np.testing.assert_array_equal(reg_targets[:, 1], [1, 1, 1, 1, 0, 0])
     pred = torch.zeros(6, 1)

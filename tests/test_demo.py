@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sklearn_aft.cli import main
-from sklearn_aft.demo import _labeled_mask, load_demo_data
+from sklearn_aft.demo import _pick_labeled_rows, load_demo_data
 
 
 def test_help_lists_the_options(capsys):
@@ -39,10 +39,10 @@ def test_demo_data_from_a_file_and_label_choice(tmp_path):
     path.write_text("label\ttext\n" + "".join(f"{'ab'[i % 2]}\tmessage number {i}\n" for i in range(40)))
     x_tr, y_tr, x_te, y_te = load_demo_data(str(path), seed=0)
     assert (len(x_tr), len(x_te)) == (28, 12) and set(y_tr) == {"a", "b"}
-    mask = _labeled_mask(y_tr, 6, seed=0)
+    mask = _pick_labeled_rows(y_tr, 6, seed=0)
     assert mask.sum() == 6 and set(y_tr[mask]) == {"a", "b"}
     with pytest.raises(ValueError, match="at least 2 per class"):
-        _labeled_mask(y_tr, 3, seed=0)
+        _pick_labeled_rows(y_tr, 3, seed=0)
     x_tr, y_tr, x_te, y_te = load_demo_data("sms_spam", max_samples=100)
     assert len(x_tr) == len(x_te) == 100 and set(y_tr) == {"ham", "spam"}
 

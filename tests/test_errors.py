@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_aft import AFTClassifier, AFTRegressor
 
@@ -64,28 +65,36 @@ def test_bad_data_raises_and_keeps_the_fitted_model(toy, fitted, change, error, 
 
 
 @pytest.mark.parametrize(
-    "params, error, match",
+    "params, match",
     [
-        ({"transfer": "nope"}, ValueError, "unknown transfer='nope'"),
-        ({"transfer__beta": -1.0}, ValueError, "transfer__beta must be a finite number >= 0"),
-        ({"transfer__unknown": 1}, TypeError, "does not accept transfer__ parameters"),
-        ({"module": "nope"}, ValueError, "unknown module='nope'"),
-        ({"module__nope": 1}, TypeError, "module__ parameters"),
-        ({"max_epochs": 0}, ValueError, "max_epochs must be an integer >= 1"),
-        ({"batch_size": 1}, ValueError, "batch_size must be an integer >= 2"),
-        ({"lr": -0.1}, ValueError, "lr must be a number > 0"),
-        ({"labeled_fraction": 1.5}, ValueError, "labeled_fraction must be in"),
-        ({"optimizer": "lbfgsx"}, ValueError, "unknown optimizer"),
-        ({"bogus": 1}, TypeError, "unexpected parameter"),
+        ({"transfer": "nope"}, "unknown transfer='nope'"),
+        ({"transfer__beta": -1.0}, r"The 'transfer__beta' parameter of AFTClassifier must be a float in the range"),
+        ({"transfer__unknown": 1}, r"AFTClassifier got unexpected parameter\(s\) 'transfer__unknown'"),
+        ({"transfer": "combined", "transfer__terms": {"kd": 1.0}, "transfer__kd__temperature": 0}, "kd__temperature"),
+        ({"module": "nope"}, "unknown module='nope'"),
+        ({"module__nope": 1}, r"AFTClassifier got unexpected parameter\(s\) 'module__nope'"),
+        ({"module__dropout": 1.5}, r"The 'module__dropout' parameter of AFTClassifier must be"),
+        ({"max_epochs": 0}, r"The 'max_epochs' parameter of AFTClassifier must be an int in the range \[1, inf\)"),
+        ({"batch_size": 1}, r"The 'batch_size' parameter of AFTClassifier must be an int in the range \[2, inf\)"),
+        ({"batch_size": True}, "The 'batch_size' parameter"),
+        ({"lr": -0.1}, "The 'lr' parameter of AFTClassifier must be a float in the range"),
+        ({"lr": True}, "The 'lr' parameter"),
+        ({"labeled_fraction": 1.5}, "The 'labeled_fraction' parameter of AFTClassifier must be"),
+        ({"optimizer": "lbfgsx"}, "The 'optimizer' parameter of AFTClassifier must be"),
+        ({"memory": 3}, "The 'memory' parameter of AFTClassifier must be"),
+        ({"bogus": 1}, r"AFTClassifier got unexpected parameter\(s\) 'bogus'"),
     ],
 )
-def test_bad_params_raise_at_fit_not_init(toy, fitted, params, error, match):
+def test_bad_params_raise_at_fit_not_init(toy, fitted, params, match):
+    """Every invalid parameter, the estimator's own or a prefixed one, raises scikit-learn's
+    InvalidParameterError (a ValueError and a TypeError) at fit, with scikit-learn's wording."""
     X, y, F = toy
     clf = AFTClassifier(**{**FAST, **params})  # construction never raises
+    error = ValueError if params.get("transfer") == "nope" or params.get("module") == "nope" else InvalidParameterError
     with pytest.raises(error, match=match):
         clf.fit(X, y, teacher_features=F)
-    if "bogus" in params:  # scikit-learn's own rule: set_params rejects unknown names at once
-        with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
+    if "bogus" in params:  # set_params refuses an unknown name at once, with the message fit gives
+        with pytest.raises(InvalidParameterError, match=match):
             fitted.set_params(**params)
         return
     before = _state(fitted)
@@ -93,6 +102,18 @@ def test_bad_params_raise_at_fit_not_init(toy, fitted, params, error, match):
     with pytest.raises(error, match=match):
         fitted.fit(X, y, teacher_features=F)
     np.testing.assert_array_equal(before[0], _state(fitted)[0])
+
+
+def test_transfer_params_are_checked_without_a_teacher(toy):
+    """The declaration is checked before anything is built: a bad transfer__ value fails even when the fit
+    has no teacher features (and so trains the task alone)."""
+    X, y, _ = toy
+    with pytest.raises(InvalidParameterError, match="'transfer__temperature' parameter of AFTClassifier"):
+        AFTClassifier(transfer="kd", transfer__temperature=-1, **FAST).fit(X, y)
+    with pytest.raises(InvalidParameterError, match=r"'transfer__bogus'"):
+        AFTClassifier(transfer="aft", transfer__bogus=1, **FAST).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="set their own training schedule"):
+        AFTClassifier(transfer="combined", transfer__terms={"task_oriented": 1.0}, **FAST).fit(X, y)
 
 
 def test_predict_checks(toy, fitted):

@@ -41,7 +41,7 @@ def site(tmp_path_factory):
     reload_plugins()
 
 
-def test_installed_plugin_is_used_by_name(site):
+def test_installed_plugin_is_used_by_name(site, baseline):
     reload_plugins()  # the broken plugin's warning comes on the first look-up after a reload
     with pytest.warns(UserWarning, match="could not load transfer plugin 'broken' from broken_aft_plugin: Attri"):
         transfers = available_transfers()
@@ -57,7 +57,7 @@ def test_installed_plugin_is_used_by_name(site):
     )
     clf.fit(X, y, teacher_input=texts)
     assert type(clf.transfer_).__module__ == "sklearn_aft_example_plugin"
-    assert clf.teacher_blocks_ == (4,) and clf.score(X, y) > 0.9
+    assert clf.teacher_blocks_ == (4,) and clf.score(X, y) >= baseline(X, y, X, y) - 0.02
 
 
 @pytest.mark.filterwarnings("ignore:could not load transfer plugin 'broken'")

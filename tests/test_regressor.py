@@ -116,7 +116,7 @@ def test_linear_student_with_a_fixed_alpha_is_scikit_learns_ridge(sst5):
 @pytest.mark.parametrize("bad", [-1.0, "big", True])
 def test_a_bad_alpha_is_refused(sst5, bad):
     X, y, _, _, _, _ = sst5
-    with pytest.raises(ValueError, match="alpha must be a number >= 0"):
+    with pytest.raises(ValueError, match="The 'module__alpha' parameter of AFTRegressor must be"):
         AFTRegressor(module="linear", module__alpha=bad).fit(X[:50], y[:50])
 
 

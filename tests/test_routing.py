@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 
@@ -58,7 +59,9 @@ def test_grid_search_routes_teacher_features_per_fold(texts):
     assert list(RowCheckingClassifier.seen[-1][1]) == list(range(120))
     assert grid.best_estimator_[-1].transfer_.beta in (0.5, 3.0)
     assert grid.best_estimator_[-1].transfer__beta == grid.best_params_["rowcheckingclassifier__transfer__beta"]
-    assert grid.score(docs, y) > 0.9
+    assert (
+        grid.score(docs, y) >= make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(docs, y).score(docs, y) - 0.02
+    )
     assert grid.predict(["goal team win cup"])[0] == 0
 
 
@@ -75,7 +78,8 @@ def test_cross_validate_with_several_teachers(texts):
             params={"teacher_features": stacked},
             return_estimator=True,
         )
-    assert res["test_score"].mean() > 0.8
+    by_hand = cross_validate(make_pipeline(TfidfVectorizer(), LogisticRegression()), docs, y, cv=3)["test_score"]
+    assert res["test_score"].mean() >= by_hand.mean() - 0.05
     assert all(est[-1].teacher_blocks_ == (2, 6) for est in res["estimator"])
 
 

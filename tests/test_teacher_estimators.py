@@ -8,7 +8,8 @@ import pytest
 import sklearn
 import torch
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from sklearn_aft import AFTClassifier, AFTRegressor
@@ -123,7 +124,8 @@ def test_teacher_input_routed_next_to_a_vectorizer(tmp_path):
         grid = GridSearchCV(pipe, {"aftclassifier__transfer__beta": [0.5, 1.0]}, cv=3)
         grid.fit(texts, y, teacher_input=texts)
     assert set(seen) == set(texts)  # the teacher saw raw texts, never TF-IDF rows
-    assert grid.best_score_ > 0.9
+    by_hand = cross_val_score(make_pipeline(TfidfVectorizer(), LogisticRegression()), texts, y, cv=3).mean()
+    assert grid.best_score_ >= by_hand - 0.02
 
 
 def test_teacher_union_blocks_reach_the_transfer_method(toy):
@@ -135,11 +137,11 @@ def test_teacher_union_blocks_reach_the_transfer_method(toy):
     assert clf.get_params()["teacher__a__batch_size"] is None
 
 
-def test_regressor_takes_a_teacher(toy):
+def test_regressor_takes_a_teacher(toy, baseline):
     X, _, F = toy
     target = F[:, 0] + F[:, 1]
     reg = AFTRegressor(teacher=FunctionEmbedder(counting_teacher), max_epochs=20, random_state=0).fit(X, target)
-    assert reg.score(X, target) > 0.5
+    assert reg.score(X, target) >= baseline(X, target, X, target) - 0.05  # RidgeCV on the same rows
 
 
 def test_teacher_errors(toy):
@@ -151,7 +153,7 @@ def test_teacher_errors(toy):
         AFTClassifier(max_epochs=1).fit(X, y, teacher_input=X)
     with pytest.raises(ValueError, match="teacher_input has 10 samples but X has 160"):
         AFTClassifier(teacher=teacher, max_epochs=1).fit(X, y, teacher_input=X[:10])
-    with pytest.raises(TypeError, match="memory must be"):
+    with pytest.raises(TypeError, match="The 'memory' parameter of AFTClassifier must be"):
         AFTClassifier(teacher=teacher, memory=3, max_epochs=1).fit(X, y)
     # transfer="none" never runs the teacher
     ROWS_EMBEDDED.clear()

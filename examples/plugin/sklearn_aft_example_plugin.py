@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sklearn_aft.teachers import BaseTeacher
-from sklearn_aft.teachers.sentence import check_texts
+from sklearn_aft.students import Student
+from sklearn_aft.teachers import BaseTeacher, check_texts
 from sklearn_aft.transfer import TransferMethod
 
 
@@ -30,16 +30,16 @@ class CharCounts(BaseTeacher):
         self.batch_size = batch_size
         self.verbose = verbose
 
-    def _validate_input(self, X, reset=False):
+    def validate_input(self, X, reset=False):
         return check_texts(X, type(self).__name__)
 
-    def _embedding_dim(self, inputs):
+    def find_embedding_dim(self, inputs):
         return 4
 
-    def _load(self):
+    def load_model(self):
         return None  # nothing to load
 
-    def _embed_batch(self, model, batch):
+    def embed_batch(self, model, batch):
         kinds = (str.isalpha, str.isdigit, str.isspace, lambda c: not c.isalnum() and not c.isspace())
         return np.array([[sum(map(kind, text)) for kind in kinds] for text in batch], dtype=np.float32)
 
@@ -50,10 +50,10 @@ class CharCounts(BaseTeacher):
         return tags
 
 
-class LinearStudent(nn.Module):
+class LinearStudent(Student):
     """A linear student; its features are its input."""
 
-    input_ndim = 2
+    input_ndim = 2  # feature matrices only (see sklearn_aft.students.Student for what else a student declares)
 
     def __init__(self, input_dim, output_dim):
         super().__init__()

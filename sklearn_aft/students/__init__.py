@@ -1,12 +1,16 @@
 """Student networks: torch modules whose ``forward`` returns ``(output, features)``.
 
+:class:`Student` writes down what the estimators ask of a student (any ``nn.Module`` with that ``forward``
+will do; the declarations are optional).
+
 :class:`Linear` (``module="linear"``, the estimators' default with ``transfer="stacked_kd"``) and :class:`MLP`
 (``module="mlp"``, for the methods that compare hidden features) need torch only; :class:`TimmStudent`
 (``module="timm"``) imports timm when it is built.
 """
 
+from sklearn_aft.students.base import Student, student_traits
 from sklearn_aft.students.linear import Linear
 from sklearn_aft.students.mlp import MLP
 from sklearn_aft.students.timm import TimmStudent
 
-__all__ = ["Linear", "MLP", "TimmStudent"]
+__all__ = ["Linear", "MLP", "Student", "TimmStudent", "student_traits"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
-
+import numpy as np
 import torch
 from torch import nn
 
+from sklearn_aft._constraints import Number, Real, StrOptions
 from sklearn_aft.registry import register_student
 from sklearn_aft.students._sparse import sparse_linear
+from sklearn_aft.students.base import Student
 
 #: The L2 strength used when ``C="auto"`` has nothing to choose it from (e.g. a transfer set, images).
 DEFAULT_C = 10.0
@@ -18,7 +19,7 @@ TASKS = ("classification", "regression")
 
 
 @register_student("linear")
-class Linear(nn.Module):
+class Linear(Student):
     """One linear layer from the input to the outputs: logistic or ridge regression trained as a student.
 
     ``forward`` returns ``(output, output)``: the outputs (logits, or predictions) are also the features a
@@ -31,10 +32,8 @@ class Linear(nn.Module):
 
     Parameters
     ----------
-    input_dim : int
-        Width of the input. The estimators set it from the data.
-    output_dim : int
-        Number of outputs (classes or regression targets). The estimators set it from the data.
+    input_dim, output_dim : int
+        Widths of the input and of the outputs; the estimators set them (see :class:`Student`).
     C : float or "auto", default="auto"
         Inverse strength of the L2 penalty (larger: weaker). ``"auto"`` lets the estimator choose it
         from {1, 10, 100, 1e3, 1e4} by cross-validated accuracy of a logistic regression on the labeled rows
@@ -55,7 +54,11 @@ class Linear(nn.Module):
     ((4, 3), True)
     """
 
-    #: Rank of the input batches this student takes (the estimators check X against it).
+    parameter_constraints = {
+        "C": [Number(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
+        "alpha": [Number(Real, 0, np.inf, closed="left"), StrOptions({"auto"})],
+        "task": [StrOptions(set(TASKS))],
+    }
     input_ndim = 2
     #: Sparse X (e.g. TF-IDF) arrives as torch sparse batches and is multiplied without densifying.
     accepts_sparse = True
@@ -71,12 +74,6 @@ class Linear(nn.Module):
         task: str = "classification",
     ) -> None:
         super().__init__()
-        if C != "auto" and not (isinstance(C, numbers.Real) and not isinstance(C, bool) and C > 0):
-            raise ValueError(f"C must be a positive number or 'auto', got {C!r}")
-        if alpha != "auto" and not (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and alpha >= 0):
-            raise ValueError(f"alpha must be a number >= 0 or 'auto', got {alpha!r}")
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         self.C = C
         self.alpha = alpha
         self.task = task

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from sklearn_aft._constraints import InvalidParameterError, Number, Real, StrOptions
 from sklearn_aft.registry import register_student
 from sklearn_aft.students._sparse import sparse_linear
+from sklearn_aft.students.base import Student
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -19,7 +21,7 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 @register_student("mlp")
-class MLP(nn.Module):
+class MLP(Student):
     """Fully connected student network.
 
     ``forward`` returns ``(output, features)``: ``features`` is the last hidden layer (after the
@@ -27,10 +29,8 @@ class MLP(nn.Module):
 
     Parameters
     ----------
-    input_dim : int
-        Width of the input. The estimators set it from the data.
-    output_dim : int
-        Number of outputs (classes or regression targets). The estimators set it from the data.
+    input_dim, output_dim : int
+        Widths of the input and of the outputs; the estimators set them (see :class:`Student`).
     hidden_sizes : sequence of int, default=(256,)
         Widths of the hidden layers; the last one is the feature width seen by the transfer term.
     dropout : float, default=0.1
@@ -47,10 +47,14 @@ class MLP(nn.Module):
     ((4, 3), (4, 16))
     """
 
-    #: Rank of the input batches this student takes (the estimators check X against it).
+    parameter_constraints = {
+        "hidden_sizes": ["array-like"],
+        "dropout": [Number(Real, 0, 1, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS)), type],
+    }
     input_ndim = 2
     #: Sparse X (e.g. TF-IDF) arrives as torch sparse batches: the first layer multiplies them without
-    #: densifying (about 2x faster prediction on 18k TF-IDF columns than a dense batch).
+    #: densifying (faster than a dense batch: ``benchmarks/results/overhead.md``).
     accepts_sparse = True
 
     def __init__(
@@ -62,14 +66,13 @@ class MLP(nn.Module):
         activation: str | type[nn.Module] = "relu",
     ) -> None:
         super().__init__()
+        if not len(hidden_sizes) or min(hidden_sizes) < 1:
+            raise InvalidParameterError(
+                f"The 'hidden_sizes' parameter of MLP must hold at least one positive width. Got {hidden_sizes!r} "
+                "instead."
+            )
         hidden_sizes = tuple(int(h) for h in hidden_sizes)
-        if not hidden_sizes or min(hidden_sizes) < 1:
-            raise ValueError(f"hidden_sizes must hold at least one positive width, got {hidden_sizes!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         if isinstance(activation, str):
-            if activation not in _ACTIVATIONS:
-                raise ValueError(f"unknown activation={activation!r}; choose one of {sorted(_ACTIVATIONS)}")
             activation = _ACTIVATIONS[activation]
         layers: list[nn.Module] = []
         width = int(input_dim)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from sklearn_aft.registry import register_student
+from sklearn_aft.students.base import Student
 
 
 @register_student("timm")
-class TimmStudent(nn.Module):
+class TimmStudent(Student):
     """A timm network as the student; its pooled pre-logits are the features the transfer term sees.
 
     Takes image batches as the estimators pass them: uint8 ``(N, H, W, C)`` (values 0-255) or float
@@ -42,7 +42,6 @@ class TimmStudent(nn.Module):
     ((2, 10), (2, 64))
     """
 
-    #: Rank of the input batches this student takes (the estimators check X against it).
     input_ndim = 4
 
     def __init__(

@@ -6,10 +6,10 @@ probe) or as the ``teacher=`` parameter of :class:`~sklearn_aft.AFTClassifier` a
 Weights always come from local files.
 """
 
-from sklearn_aft.teachers.base import BaseTeacher, clear_model_cache
+from sklearn_aft.teachers.base import BaseTeacher, MixedPrecisionMixin, as_1d_sequence, clear_model_cache
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.teachers.e5 import E5Embedder
-from sklearn_aft.teachers.sentence import SentenceEmbedder
+from sklearn_aft.teachers.sentence import SentenceEmbedder, check_texts
 from sklearn_aft.teachers.stream import embed_to_file
 from sklearn_aft.teachers.timm import TimmEmbedder, efficientnet_lite
 from sklearn_aft.teachers.torch import FunctionEmbedder, TorchEmbedder
@@ -19,10 +19,13 @@ __all__ = [
     "BaseTeacher",
     "E5Embedder",
     "FunctionEmbedder",
+    "MixedPrecisionMixin",
     "SentenceEmbedder",
     "TeacherUnion",
     "TimmEmbedder",
     "TorchEmbedder",
+    "as_1d_sequence",
+    "check_texts",
     "clear_model_cache",
     "efficientnet_lite",
     "embed",

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import _num_samples
 from tqdm.auto import tqdm
 
+from sklearn_aft._constraints import Integral, Interval
 from sklearn_aft._device import resolve_device
 
 
@@ -95,18 +96,36 @@ def clear_model_cache() -> None:
 class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of teachers: frozen models that turn raw inputs into float32 features.
 
-    Subclasses hold names and paths as parameters, never a loaded model, and implement
-    ``_validate_input`` (raw X to an indexable sequence, with clear errors), ``_load`` and
-    ``_embed_batch``, or ``_embed`` when the library batches by itself.
+    Subclasses hold names and paths as parameters, never a loaded model (scikit-learn's rule: store
+    the parameters in ``__init__``, untouched), declare the valid values of their own parameters in
+    ``_parameter_constraints`` (merged with these), and implement the hooks below. Models load on first
+    use, are shared by identical teachers in the process, run in eval mode under
+    ``torch.inference_mode``, and are never pickled. ``fit`` learns nothing: it checks the input and
+    records the embedding width, so that ``get_feature_names_out`` works; ``transform`` works without it.
 
-    ``fit`` learns nothing: it checks the input and records the embedding width, so that
-    ``get_feature_names_out`` works; ``transform`` works without it. Models load on first use, are
-    shared by identical teachers in the process, run in eval mode under ``torch.inference_mode``,
-    and are never pickled.
+    Hooks a teacher implements (the example plugin, ``examples/plugin``, has all four):
+
+    - ``validate_input(X, reset=False)``: raw X to an indexable sequence of inputs, with clear errors
+      (:func:`~sklearn_aft.teachers.check_texts` for texts);
+    - ``load_model()``: build or read the frozen model from local files (never download, never random
+      weights unless asked);
+    - ``embed_batch(model, batch)``: features of one batch, an array or tensor ``(len(batch), d)``; or
+      ``embed_inputs(inputs)`` instead, for a library that batches by itself;
+    - ``find_embedding_dim(inputs)``: the width ``d`` (by default, one input is embedded).
+
+    Optional: ``model_key()`` (what identifies the loaded model; families with weight files add their
+    times and sizes), ``autocast_dtype()`` (mixed precision; :class:`MixedPrecisionMixin` gives it to
+    teachers with an ``amp`` parameter) and ``speed_params`` (the parameters that change speed, not the
+    features, which the embedding cache ignores).
     """
 
+    _parameter_constraints: dict = {
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device, None],
+        "verbose": ["verbose"],
+    }
     #: Parameters that change speed or logging, not the features; the embedding cache ignores them.
-    _speed_params: tuple[str, ...] = ("batch_size", "device", "verbose", "amp")
+    speed_params: tuple[str, ...] = ("batch_size", "device", "verbose")
 
     def fit(self, X, y=None) -> BaseTeacher:
         """Check X and record the embedding width; the teacher itself is frozen.
@@ -120,9 +139,9 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         -------
         self
         """
-        self._check_batch_size()
-        inputs = self._validate_input(X, reset=True)
-        self.embedding_dim_ = self._n_features_out = int(self._embedding_dim(inputs))
+        self._validate_params()
+        inputs = self.validate_input(X, reset=True)
+        self.embedding_dim_ = self._n_features_out = int(self.find_embedding_dim(inputs))
         return self
 
     def transform(self, X) -> np.ndarray:
@@ -136,9 +155,9 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         -------
         ndarray of shape (n_samples, embedding_dim), float32
         """
-        self._check_batch_size()
-        inputs = self._validate_input(X)
-        features = np.asarray(self._embed(inputs), dtype=np.float32)
+        self._validate_params()
+        inputs = self.validate_input(X)
+        features = np.asarray(self.embed_inputs(inputs), dtype=np.float32)
         n_samples = _num_samples(inputs)
         if features.ndim != 2 or features.shape[0] != n_samples:
             raise RuntimeError(
@@ -147,47 +166,64 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             )
         return features
 
-    # -- to implement ----------------------------------------------------------------------------------
-    def _validate_input(self, X, reset: bool = False) -> Sequence:
-        raise NotImplementedError
+    # -- hooks -----------------------------------------------------------------------------------------
+    def validate_input(self, X, reset: bool = False) -> Sequence:
+        """Raw X as an indexable sequence of inputs; raise a clear error for what the model cannot take."""
+        raise NotImplementedError(f"{type(self).__name__} must implement validate_input(X, reset=False)")
 
-    def _load(self):
-        raise NotImplementedError
+    def load_model(self):
+        """The frozen model, from local files."""
+        raise NotImplementedError(f"{type(self).__name__} must implement load_model()")
 
-    def _model_key(self) -> str:
+    def embed_batch(self, model, batch) -> np.ndarray | torch.Tensor:
+        """Features of one batch of inputs, ``(len(batch), d)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement embed_batch(model, batch)")
+
+    def embed_inputs(self, inputs: Sequence) -> np.ndarray:
+        """Features of every input: ``embed_batch`` over batches of ``batch_size``, under a progress bar when
+        verbose. Override it for a library that batches by itself."""
+        model = self._model()
+        n = len(inputs)
+        chunks = []
+        with torch.inference_mode(), self._autocast():
+            for start in self._progress(n, self.batch_size):
+                out = self.embed_batch(model, inputs[start : start + self.batch_size])
+                if isinstance(out, torch.Tensor):
+                    out = out.float().cpu().numpy()
+                chunks.append(np.asarray(out, dtype=np.float32))
+        return np.concatenate(chunks)
+
+    def find_embedding_dim(self, inputs: Sequence) -> int:
+        """Width of the features; by default the first input is embedded. Families that know their width
+        say so without a forward pass."""
+        return self.embed_inputs(inputs[:1]).shape[1]
+
+    def model_key(self) -> str:
         """What identifies the loaded model; families with weight files add their modification time."""
-        speed = set(self._speed_params) - {"channels_last"}
+        speed = set(self.speed_params)
         return fingerprint({k: v for k, v in self.get_params(deep=False).items() if k not in speed})[0]
 
-    def _precision(self) -> str:
-        """The arithmetic the features come from (part of the embedding cache key)."""
-        return "bfloat16" if getattr(self, "amp", False) and self._device.startswith("cuda") else "float32"
-
-    def _embedding_dim(self, inputs: Sequence) -> int:
-        # Default: embed the first input. Families that know their width say so without a forward pass.
-        return self._embed(inputs[:1]).shape[1]
-
-    def _embed_batch(self, model, batch) -> np.ndarray | torch.Tensor:
-        raise NotImplementedError
+    def autocast_dtype(self) -> torch.dtype | None:
+        """The dtype the model runs in under ``torch.autocast``; None runs it in float32."""
+        return None
 
     # -- shared machinery ------------------------------------------------------------------------------
+    def _precision(self) -> str:
+        """The arithmetic the features come from (part of the embedding cache key)."""
+        dtype = self.autocast_dtype()
+        return "float32" if dtype is None else str(dtype).removeprefix("torch.")
+
     @property
     def _device(self) -> str:
         return resolve_device(getattr(self, "device", "cpu"))
 
     def _model(self):
         cls = type(self)
-        return shared_model(f"{cls.__module__}.{cls.__qualname__}|{self._model_key()}|{self._device}", self._load)
-
-    def _check_batch_size(self) -> None:
-        bs = self.batch_size
-        if not (isinstance(bs, (int, np.integer)) and not isinstance(bs, bool) and bs >= 1):
-            raise ValueError(f"batch_size must be a positive integer, got {bs!r}")
+        return shared_model(f"{cls.__module__}.{cls.__qualname__}|{self.model_key()}|{self._device}", self.load_model)
 
     def _autocast(self):
-        # Mixed precision on CUDA only: on CPU bfloat16 was slower than float32 and less accurate.
-        enabled = bool(getattr(self, "amp", False)) and self._device.startswith("cuda")
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
+        dtype = self.autocast_dtype()
+        return torch.autocast("cuda", dtype=dtype, enabled=dtype is not None)
 
     def _progress(self, n_items: int, batch_size: int):
         """Batch start offsets, under a tqdm bar when verbose and there are more than a few batches."""
@@ -196,18 +232,6 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if self.verbose and n_batches > 4:
             return tqdm(starts, total=n_batches, desc=type(self).__name__, unit="batch")
         return starts
-
-    def _embed(self, inputs: Sequence) -> np.ndarray:
-        model = self._model()
-        n = len(inputs)
-        chunks = []
-        with torch.inference_mode(), self._autocast():
-            for start in self._progress(n, self.batch_size):
-                out = self._embed_batch(model, inputs[start : start + self.batch_size])
-                if isinstance(out, torch.Tensor):
-                    out = out.float().cpu().numpy()
-                chunks.append(np.asarray(out, dtype=np.float32))
-        return np.concatenate(chunks)
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -221,8 +245,35 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return tags
 
 
+class MixedPrecisionMixin:
+    """For teachers with an ``amp`` parameter: bfloat16 autocast when it is set and the model is on CUDA.
+
+    On CPU bfloat16 was slower than float32 and less accurate, so it is never used there. Put it before
+    :class:`BaseTeacher` in the bases.
+
+    Examples
+    --------
+    >>> from sklearn_aft.teachers import TorchEmbedder
+    >>> TorchEmbedder("torch.nn:Identity", device="cpu", amp=True).autocast_dtype() is None  # CPU: float32
+    True
+    """
+
+    def autocast_dtype(self) -> torch.dtype | None:
+        return torch.bfloat16 if self.amp and self._device.startswith("cuda") else None
+
+
 def as_1d_sequence(X, *, name: str) -> Sequence:
-    """Raw inputs as a 1-D sequence: a list, 1-D array, Series, or a single-column frame / 2-D array."""
+    """Raw inputs as a 1-D sequence: a list, 1-D array, Series, or a single-column frame / 2-D array.
+
+    For a teacher's ``validate_input``; errors name the teacher (``name``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aft.teachers import as_1d_sequence
+    >>> as_1d_sequence(np.array([["a"], ["b"]]), name="MyTeacher")
+    array(['a', 'b'], dtype='<U1')
+    """
     if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # pandas DataFrame
         if X.shape[1] != 1:
             raise ValueError(f"{name} takes one column of inputs; got a DataFrame with {X.shape[1]} columns")

@@ -105,10 +105,10 @@ def embed(teacher, X, *, memory=None):
 def _teacher_key(teacher) -> str | None:
     from sklearn_aft.teachers.base import fingerprint
 
-    speed = set(getattr(teacher, "_speed_params", ()))
+    speed = set(getattr(teacher, "speed_params", ()))
     params = {k: v for k, v in teacher.get_params(deep=False).items() if k not in speed}
     try:
-        model_key = teacher._model_key() if hasattr(teacher, "_model_key") else None  # weights' mtime, size
+        model_key = teacher.model_key() if hasattr(teacher, "model_key") else None  # weights' mtime, size
         precision = teacher._precision() if hasattr(teacher, "_precision") else None  # bfloat16 on CUDA
         value, stable = fingerprint((type(teacher).__module__, type(teacher).__qualname__, params))
     except Exception as exc:

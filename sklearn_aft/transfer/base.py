@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from sklearn_aft._constraints import DeclaredParameters, Number, Real, check_declared
 
-class TransferMethod(nn.Module):
+
+class TransferMethod(DeclaredParameters, nn.Module):
     """A loss term that pulls the student towards a frozen teacher during ``fit``.
 
     The estimator builds one instance per fit, once the widths are known, as
@@ -19,7 +20,11 @@ class TransferMethod(nn.Module):
     student, in their own parameter group with learning rate ``lr``. The training loss on a batch is
     ``task_loss(labeled rows) + beta * self(student_features, teacher_features)`` over all rows.
 
-    Subclasses implement :meth:`forward`; they only see torch tensors and never the estimator.
+    Subclasses implement :meth:`forward`; they only see torch tensors and never the estimator. They
+    declare their parameters' valid values in ``parameter_constraints`` (scikit-learn's constraint
+    objects, merged with the base's): the estimators check ``transfer__*`` against it before fitting
+    anything, and every construction is checked too, with scikit-learn's message and
+    ``InvalidParameterError``.
 
     Parameters
     ----------
@@ -55,8 +60,21 @@ class TransferMethod(nn.Module):
     0.5
     """
 
+    parameter_constraints = {
+        "beta": [Number(Real, 0, np.inf, closed="left")],
+        "lr": [Number(Real, 0, np.inf, closed="neither"), None],
+        "warmup": [Number(Real, 0, 1, closed="left")],
+    }
     #: Whether the method needs teacher features; without them the estimator trains the task alone.
     requires_teacher: bool = True
+    #: Whether :meth:`fit_targets` takes ``student_input=``: the estimator's cross-validated probe of the
+    #: student's own input (computed only for methods that declare it).
+    uses_student_input: bool = False
+    #: Whether the method sets the loss weights or the student's learning rate over the epochs itself
+    #: (:meth:`weight_at`, :meth:`task_weight_at`, :meth:`student_lr_scale_at`): task-oriented transfer's
+    #: stages, or a term that carries the labeled rows' task loss. Such a method cannot be a term of
+    #: :class:`~sklearn_aft.transfer.Combined`, whose one schedule applies to every term.
+    sets_schedule: bool = False
     #: The student of ``module="auto"``: methods that compare hidden features with the teacher's need a
     #: network that has some (the MLP); output-only methods may set ``"linear"``.
     default_student: str = "mlp"
@@ -71,17 +89,21 @@ class TransferMethod(nn.Module):
         warmup: float = 0.0,
     ) -> None:
         super().__init__()
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0:
-            raise ValueError(f"transfer__beta must be a finite number >= 0, got {beta!r}")
-        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0):
-            raise ValueError(f"transfer__lr must be a positive number or None, got {lr!r}")
-        if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup < 1:
-            raise ValueError(f"transfer__warmup must be a number in [0, 1), got {warmup!r}")
         self.warmup = float(warmup)
         self.student_dim = int(student_dim)
         self.teacher_dims = tuple(int(d) for d in teacher_dims)
         self.beta = float(beta)
         self.lr = lr
+
+    @classmethod
+    def check_params(cls, params: dict, owner: str | None = None, prefix: str = "") -> None:
+        """Check parameters against the constructor's names and ``parameter_constraints``, building nothing.
+
+        The estimators call it on their ``transfer__*`` parameters (``owner="AFTClassifier"``,
+        ``prefix="transfer__"``) before fitting; a method whose parameters hold other methods' parameters
+        (``"combined"``) overrides it to check those too.
+        """
+        check_declared(cls, params, owner or cls.__name__, prefix, fixed=("student_dim", "teacher_dims"))
 
     @property
     def teacher_dim(self) -> int:
@@ -120,30 +142,33 @@ class TransferMethod(nn.Module):
             return list(torch.split(values, list(self.teacher_dims)))
         return np.split(np.asarray(values), np.cumsum(self.teacher_dims)[:-1])
 
-    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
-        """Per-row targets of the term, computed once before training; by default the teacher features.
+    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int, *, task: str) -> np.ndarray:
+        """Per-row targets of the term (the *transfer targets*), computed once before training; by
+        default the teacher features.
 
         Methods that distil something derived from the teacher (e.g. the predictions of a head fitted on
-        the teacher features, for logit distillation) override this. ``y`` holds class codes with -1 for
-        unlabeled rows (classifier) or targets with NaN (regressor).
+        the teacher features, for logit distillation) override this. ``task`` is ``"classification"``
+        (``y`` holds class codes, -1 on unlabeled rows) or ``"regression"`` (``y`` holds standardised
+        targets, NaN where unknown). A method that declares ``uses_student_input = True`` also gets
+        ``student_input=``, the estimator's cross-validated probe of the student's own input.
         """
         return teacher_features
 
-    def student_targets(self, targets: np.ndarray) -> np.ndarray | None:
+    def student_targets(self, transfer_targets: np.ndarray) -> np.ndarray | None:
         """What the student learns to output on each row, read from :meth:`fit_targets`' result, when the
         method has one (a regressor's ``stacked_kd``); None otherwise. The estimators choose the linear
         student's L2 strength for these targets."""
         return None
 
     def loss(
-        self, student_features: torch.Tensor, teacher_targets: torch.Tensor, student_output: torch.Tensor
+        self, student_features: torch.Tensor, transfer_targets: torch.Tensor, student_output: torch.Tensor
     ) -> torch.Tensor:
-        """The (unweighted) term of one batch; by default ``forward(student_features, teacher_targets)``.
+        """The (unweighted) term of one batch; by default ``forward(student_features, transfer_targets)``.
 
         Methods that compare the student's outputs rather than its features (logit distillation)
         override this instead of :meth:`forward`.
         """
-        return self(student_features, teacher_targets)
+        return self(student_features, transfer_targets)
 
     def forward(self, student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
         """Return the (unweighted) transfer loss of one batch as a scalar tensor."""

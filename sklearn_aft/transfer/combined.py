@@ -8,17 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from sklearn_aft._constraints import InvalidParameterError
 from sklearn_aft.registry import get_transfer, register_transfer
 from sklearn_aft.transfer.base import TransferMethod
-
-
-def _is_staged(term: TransferMethod) -> bool:
-    """Whether a term changes the task weight or the learning rate over the epochs (task-oriented)."""
-    cls = type(term)
-    return (
-        cls.task_weight_at is not TransferMethod.task_weight_at
-        or cls.student_lr_scale_at is not TransferMethod.student_lr_scale_at
-    )
 
 
 @register_transfer("combined")
@@ -28,7 +20,8 @@ class Combined(TransferMethod):
     Each term keeps its own targets (e.g. the teacher head's logits for ``"kd"``, the teacher features for
     ``"aft"``), its own trainable parts and their learning rates (a term's ``lr``, else this method's,
     else the student's); ``beta`` and ``warmup`` of the sum apply to all of them (the terms' own ``beta``
-    and ``warmup`` are not used). Staged methods (``"task_oriented"``) cannot be terms.
+    and ``warmup`` are not used). Methods that set their own schedule (``sets_schedule``:
+    ``"task_oriented"``, ``"stacked_kd"``) cannot be terms.
 
     Parameters
     ----------
@@ -65,39 +58,69 @@ class Combined(TransferMethod):
         **term_params,
     ) -> None:
         super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
-        weights = dict(terms or {})
-        if not weights:
-            raise ValueError("transfer__terms must name at least one method, e.g. {'kd': 1.0, 'aft': 1.0}")
-        for name, weight in weights.items():
-            if not isinstance(name, str) or isinstance(weight, bool) or not isinstance(weight, (int, float)):
-                raise TypeError(f"transfer__terms maps method names to numeric weights, got {name!r}: {weight!r}")
-        stray = sorted(k for k in term_params if k.split("__", 1)[0] not in weights or "__" not in k)
-        if stray:
-            raise TypeError(f"unexpected parameter(s) {stray}: give a term's parameters as <term>__<parameter>")
-        self.weights = {name: float(w) for name, w in weights.items()}
+        classes = self._term_classes(terms, term_params)
+        self.weights = {name: float(w) for name, w in dict(terms).items()}
         self.terms = nn.ModuleDict(
             {
-                name: get_transfer(name)(
+                name: cls(
                     student_dim,
                     teacher_dims,
                     **{k.split("__", 1)[1]: v for k, v in term_params.items() if k.split("__", 1)[0] == name},
                 )
-                for name in self.weights
+                for name, cls in classes.items()
             }
         )
-        staged = [n for n, t in self.terms.items() if _is_staged(t)]
-        if staged:
-            raise ValueError(f"transfer terms {staged} change the training schedule and cannot be combined")
         self._widths: list[int] = []
 
-    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
-        parts = [np.asarray(term.fit_targets(teacher_features, y, random_state)) for term in self.terms.values()]
+    @classmethod
+    def check_params(cls, params: dict, owner: str | None = None, prefix: str = "") -> None:
+        # Its own parameters, then each term's <term>__<parameter> against that term's declaration.
+        own = {k: v for k, v in params.items() if "__" not in k}
+        super().check_params(own, owner, prefix)
+        nested = {k: v for k, v in params.items() if "__" in k}
+        for name, term_cls in cls._term_classes(own.get("terms"), nested).items():
+            mine = {k.split("__", 1)[1]: v for k, v in nested.items() if k.split("__", 1)[0] == name}
+            term_cls.check_params(mine, owner or cls.__name__, f"{prefix}{name}__")
+
+    @staticmethod
+    def _term_classes(terms, term_params: dict) -> dict[str, type]:
+        """The registered class of every term, after checking ``terms`` and the terms' parameter names."""
+        try:
+            weights = dict(terms or {})
+        except (TypeError, ValueError):
+            weights = {}
+        numeric = all(
+            isinstance(name, str) and isinstance(w, int | float) and not isinstance(w, bool)
+            for name, w in weights.items()
+        )
+        if not weights or not numeric:
+            raise InvalidParameterError(
+                "The 'terms' parameter of Combined must map one or more registered method names to numeric "
+                f"weights, e.g. {{'kd': 1.0, 'aft': 1.0}}. Got {terms!r} instead."
+            )
+        stray = sorted(k for k in term_params if k.split("__", 1)[0] not in weights or "__" not in k)
+        if stray:
+            raise InvalidParameterError(
+                f"Combined got unexpected parameter(s) {stray}: give a term's parameters as <term>__<parameter>"
+            )
+        classes = {name: get_transfer(name) for name in weights}
+        scheduled = [name for name, cls in classes.items() if cls.sets_schedule]
+        if scheduled:
+            raise InvalidParameterError(
+                f"transfer terms {scheduled} set their own training schedule and cannot be combined"
+            )
+        return classes
+
+    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int, *, task: str) -> np.ndarray:
+        parts = [
+            np.asarray(term.fit_targets(teacher_features, y, random_state, task=task)) for term in self.terms.values()
+        ]
         self._widths = [p.shape[1] for p in parts]
         return np.hstack(parts)
 
-    def loss(self, student_features, teacher_targets, student_output) -> torch.Tensor:
+    def loss(self, student_features, transfer_targets, student_output) -> torch.Tensor:
         widths = self._widths or [self.teacher_dim] * len(self.terms)
-        parts = torch.split(teacher_targets, widths, dim=1)
+        parts = torch.split(transfer_targets, widths, dim=1)
         total = 0.0
         for (name, term), part in zip(self.terms.items(), parts):
             total = total + self.weights[name] * term.loss(student_features, part, student_output)

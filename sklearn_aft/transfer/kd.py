@@ -2,180 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import clone, is_classifier
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.model_selection import KFold, StratifiedKFold
-from threadpoolctl import threadpool_limits
 
+from sklearn_aft._constraints import HasMethods, Integral, Interval, Number, Options, Real
 from sklearn_aft.registry import register_transfer
+from sklearn_aft.transfer._heads import teacher_head_predictions
 from sklearn_aft.transfer.base import TransferMethod
 from sklearn_aft.transfer.combined import Combined
 from sklearn_aft.transfer.fitnet import FitNet
-
-_LOG_EPS = 1e-7
-_CHUNK = 8192  # rows per prediction call of a head
-#: Heads fitted on at most this many labeled rows run with one BLAS thread. Their products are too small
-#: to share: on 2 cores, the teacher head's 5-fold choice of C on 1,000 TREC questions took 7.9 s with
-#: OpenBLAS's two threads and 0.6 s with one (TF-IDF input: 8.9 s and 0.8 s).
-ONE_THREAD_ROWS = 50_000
-
-
-def _head_threads(n_rows: int):
-    return threadpool_limits(1, user_api="blas") if n_rows <= ONE_THREAD_ROWS else contextlib.nullcontext()
-
-
-def _labeled(y: np.ndarray) -> np.ndarray:
-    """Rows whose targets are all known: class code >= 0, or no NaN among the regression targets."""
-    return ~np.isnan(y).reshape(len(y), -1).any(axis=1) if y.dtype.kind == "f" else y >= 0
-
-
-def _check_head_rows(y: np.ndarray) -> tuple[np.ndarray, bool, int]:
-    labeled = _labeled(y)
-    if not labeled.any():
-        raise ValueError("the teacher head needs rows whose targets are all known; there are none")
-    classify = y.dtype.kind != "f"
-    n_out = int(y[labeled].max()) + 1 if classify else (1 if y.ndim == 1 else y.shape[1])
-    return labeled, classify, n_out
-
-
-def _head_folds(idx: np.ndarray, y: np.ndarray, cv: int, classify: bool, random_state: int) -> list:
-    """(train, test) positions into ``idx`` for cross-fitting; empty when there are too few rows."""
-    folds = min(int(cv), len(idx)) if cv else 0
-    if classify and folds:  # stratified folds need a class with at least as many rows as folds
-        folds = min(folds, int(np.bincount(y[idx].astype(int)).max()))
-    if folds < 2:
-        return []
-    splitter = (StratifiedKFold if classify else KFold)(folds, shuffle=True, random_state=random_state % 2**31)
-    with warnings.catch_warnings():
-        # a class with fewer rows than folds is missing from some training folds: its rows then get
-        # a head that never saw their class, which is the honest out-of-fold answer
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        return list(splitter.split(idx, y[idx]))
-
-
-def _head_outputs(model, features, rows: np.ndarray, n_out: int, classify: bool) -> np.ndarray:
-    """Log-probabilities (n_rows, n_out) in code order, or predictions (n_rows, n_targets)."""
-    if len(rows) > _CHUNK:  # in chunks: memory-mapped features are never read in whole
-        return np.vstack(
-            [_head_outputs(model, features, rows[i : i + _CHUNK], n_out, classify) for i in range(0, len(rows), _CHUNK)]
-        )
-    if not classify:
-        return np.asarray(model.predict(features[rows])).reshape(len(rows), -1)
-    proba = np.full((len(rows), n_out), _LOG_EPS)
-    proba[:, model.classes_.astype(int)] = model.predict_proba(features[rows])  # a fold may miss classes
-    return np.log(np.clip(proba, _LOG_EPS, 1.0))
-
-
-def teacher_head_predictions(
-    head, features: np.ndarray, y: np.ndarray, cv: int, random_state: int
-) -> tuple[np.ndarray, object]:
-    """The head's predictions on every row, and the head fitted on all labeled rows.
-
-    Out-of-fold for the labeled rows (cross-fitting, so they are no more confident than on unseen rows),
-    from the head fitted on all labeled rows for the others.
-
-    Classification (``y`` = class codes, -1 unlabeled): log-probabilities ``(n, n_classes)``, columns in
-    code order. Regression (``y`` float, NaN unknown): predictions ``(n, n_targets)``; the head learns from
-    the rows whose targets are all known.
-    """
-    labeled, classify, n_out = _check_head_rows(y)
-    if classify and not is_classifier(head):
-        raise TypeError(f"transfer__head must be a classifier with predict_proba for a classifier, got {head!r}")
-    if not classify and n_out == 1:
-        y = y.reshape(-1)  # single-output heads (SVR, boosting) want 1-D targets
-    out = np.zeros((len(y), n_out), dtype=np.float64)
-    idx = np.flatnonzero(labeled)
-    with _head_threads(len(idx)):
-        full = clone(head).fit(features[idx], y[idx])
-        if (~labeled).any():
-            out[~labeled] = _head_outputs(full, features, np.flatnonzero(~labeled), n_out, classify)
-        splits = _head_folds(idx, y, cv, classify, random_state)
-        for train, test in splits:
-            fold_head = clone(head).fit(features[idx[train]], y[idx[train]])
-            out[idx[test]] = _head_outputs(fold_head, features, idx[test], n_out, classify)
-        if not splits:
-            out[idx] = _head_outputs(full, features, idx, n_out, classify)
-    return out.astype(np.float32), full
-
-
-def best_logistic_head(
-    features, y: np.ndarray, Cs, cv: int, random_state: int, max_iter: int = 1000
-) -> tuple[float, np.ndarray, object, float]:
-    """:func:`teacher_head_predictions` of a ``LogisticRegression`` for each C in ``Cs``; the C with the best
-    out-of-fold accuracy on the labeled rows wins (ties: the first in ``Cs``). Returns
-    ``(C, log_proba, fitted_head, accuracy)``.
-
-    Only the winning C is refitted on all labeled rows (the others' full fits were a sixth of the default
-    fit's time). Each fit starts cold: warm-starting along the C path (as ``LogisticRegressionCV`` does)
-    was faster but stopped the weakly penalised heads elsewhere within the solver's tolerance, which
-    changed the chosen C on TREC with 100 labels (seed 0: 1 against 1000, the student 0.662 against 0.776).
-    """
-    labeled, _, n_out = _check_head_rows(y)
-    with _head_threads(int(labeled.sum())):
-        return _best_logistic_head(features, y, labeled, n_out, [float(C) for C in Cs], cv, random_state, max_iter)
-
-
-def _best_logistic_head(features, y, labeled, n_out, Cs, cv, random_state, max_iter):
-    idx = np.flatnonzero(labeled)
-    oof = np.zeros((len(Cs), len(idx), n_out))
-    splits = _head_folds(idx, y, cv, True, random_state)
-    for train, test in splits:
-        for i, C in enumerate(Cs):
-            head = LogisticRegression(C=C, max_iter=max_iter).fit(features[idx[train]], y[idx[train]])
-            oof[i, test] = _head_outputs(head, features, idx[test], n_out, True)
-    fulls = {}
-    if not splits:  # too few rows to cross-fit: in-sample predictions of each C's head
-        for i, C in enumerate(Cs):
-            fulls[i] = LogisticRegression(C=C, max_iter=max_iter).fit(features[idx], y[idx])
-            oof[i] = _head_outputs(fulls[i], features, idx, n_out, True)
-    accuracy = (oof.argmax(axis=2) == y[idx]).mean(axis=1)
-    best = int(np.flatnonzero(accuracy >= accuracy.max() - 1e-12)[0])
-    if best not in fulls:
-        fulls[best] = LogisticRegression(C=Cs[best], max_iter=max_iter).fit(features[idx], y[idx])
-    full = fulls[best]
-    out = np.zeros((len(y), n_out), dtype=np.float64)
-    out[idx] = oof[best]
-    if (~labeled).any():
-        out[~labeled] = _head_outputs(full, features, np.flatnonzero(~labeled), n_out, True)
-    return Cs[best], out.astype(np.float32), full, float(accuracy[best])
-
-
-#: Candidate strengths of every ridge head and probe: RidgeCV's usual decade range, in half decades
-#: (leave-one-out costs one fit, whatever their number).
-RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-2, 3, 11))
-
-
-def best_ridge_head(features, y: np.ndarray, alphas=RIDGE_ALPHAS) -> tuple[float, np.ndarray, object, float]:
-    """``RidgeCV`` on the rows whose targets are all known, alpha by leave-one-out squared error.
-
-    Returns ``(alpha, predictions, fitted_head, loo_mse)``: ``predictions`` ``(n, n_targets)`` are
-    leave-one-out on the labeled rows (as out of fold as cross-fitting, and exact for ridge at the cost
-    of one fit) and from the fitted head on the other rows.
-    """
-    labeled = _labeled(y)
-    if labeled.sum() < 2:
-        raise ValueError(f"a ridge head needs at least 2 rows whose targets are all known; y has {int(labeled.sum())}")
-    y2 = y.reshape(len(y), -1).astype(np.float64)
-    idx = np.flatnonzero(labeled)
-    head = RidgeCV(alphas=tuple(alphas), store_cv_results=True, scoring="neg_mean_squared_error")
-    head.fit(features[idx], y2[idx])
-    out = np.zeros(y2.shape, dtype=np.float64)
-    # cv_results_ holds the leave-one-out predictions for each alpha: keep the chosen alpha's
-    loo = head.cv_results_.reshape(len(idx), y2.shape[1], len(head.alphas))
-    out[idx] = loo[:, :, list(head.alphas).index(head.alpha_)]
-    rest = np.flatnonzero(~labeled)
-    for start in range(0, len(rest), _CHUNK):  # in chunks: memory-mapped features are never read in whole
-        rows = rest[start : start + _CHUNK]
-        out[rows] = np.asarray(head.predict(features[rows])).reshape(len(rows), -1)
-    mse = float(np.mean((out[idx] - y2[idx]) ** 2))
-    return float(head.alpha_), out, head, mse
 
 
 @register_transfer("kd")
@@ -219,6 +58,12 @@ class LogitKD(TransferMethod):
     'LogisticRegression'
     """
 
+    parameter_constraints = {
+        "temperature": [Number(Real, 0, np.inf, closed="neither")],
+        "head": [HasMethods(["fit"]), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), Options(Integral, {0})],
+    }
+
     def __init__(
         self,
         student_dim: int,
@@ -232,19 +77,13 @@ class LogitKD(TransferMethod):
         cv: int = 5,
     ) -> None:
         super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(f"transfer__temperature must be a positive number, got {temperature!r}")
-        if head is not None and not hasattr(head, "fit"):
-            raise TypeError(f"transfer__head must be a scikit-learn estimator, got {head!r}")
-        if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 0 or cv == 1:
-            raise ValueError(f"transfer__cv must be 0 (no cross-fitting) or an integer >= 2, got {cv!r}")
         self.temperature = float(temperature)
         self.head = head
         self.cv = int(cv)
         self._classify = True
 
-    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int) -> np.ndarray:
-        self._classify = y.dtype.kind != "f"
+    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int, *, task: str) -> np.ndarray:
+        self._classify = task == "classification"
         head = self.head
         if head is None:
             # C=10, not scikit-learn's C=1: sentence embeddings are L2-normalised (coordinates ~0.05), where
@@ -252,14 +91,14 @@ class LogitKD(TransferMethod):
             # learned "always ham". C=10 beat C=1 in 11 of 12 kd/task_oriented settings and tied in 1
             # (benchmarks/heads.py).
             head = LogisticRegression(C=10.0, max_iter=2000) if self._classify else RidgeCV()
-        targets, self.head_ = teacher_head_predictions(head, teacher_features, y, self.cv, random_state)
+        targets, self.head_ = teacher_head_predictions(head, teacher_features, y, self.cv, random_state, task=task)
         return targets
 
-    def loss(self, student_features, teacher_targets, student_output) -> torch.Tensor:
+    def loss(self, student_features, transfer_targets, student_output) -> torch.Tensor:
         if not self._classify:
-            return (student_output.reshape(teacher_targets.shape) - teacher_targets).pow(2).mean()
+            return (student_output.reshape(transfer_targets.shape) - transfer_targets).pow(2).mean()
         t = self.temperature
-        teacher = F.log_softmax(teacher_targets / t, dim=1)
+        teacher = F.log_softmax(transfer_targets / t, dim=1)
         student = F.log_softmax(student_output / t, dim=1)
         return t * t * F.kl_div(student, teacher, log_target=True, reduction="batchmean")
 
@@ -312,6 +151,11 @@ class Hybrid(Combined):
             kd__head=head,
             kd__cv=cv,
         )
+
+    @classmethod
+    def check_params(cls, params: dict, owner: str | None = None, prefix: str = "") -> None:
+        # Its own signature's names, not Combined's <term>__<parameter> ones (it builds those itself).
+        TransferMethod.check_params.__func__(cls, params, owner, prefix)
 
     @property
     def kd(self) -> LogitKD:

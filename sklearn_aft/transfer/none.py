@@ -14,7 +14,7 @@ class NoTransfer(TransferMethod):
 
     Parameters
     ----------
-    student_dim, teacher_dims, beta, lr
+    student_dim, teacher_dims, beta, lr, warmup
         Accepted for a uniform interface and ignored.
 
     Examples
@@ -28,8 +28,16 @@ class NoTransfer(TransferMethod):
     #: The plain baseline of ``module="auto"`` is the linear student (a logistic regression).
     default_student = "linear"
 
-    def __init__(self, student_dim: int = 0, teacher_dims: tuple[int, ...] = (), **kwargs) -> None:
-        super().__init__(student_dim, teacher_dims, **{"beta": 0.0, **kwargs})
+    def __init__(
+        self,
+        student_dim: int = 0,
+        teacher_dims: tuple[int, ...] = (),
+        *,
+        beta: float = 0.0,
+        lr: float | None = None,
+        warmup: float = 0.0,
+    ) -> None:
+        super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
 
     def forward(self, student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
         return student_features.new_zeros(())

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sklearn_aft._constraints import Number, Real
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer.base import TransferMethod
 
@@ -61,6 +63,8 @@ class RKD(TransferMethod):
     >>> round(float(RKD(student_dim=8, teacher_dims=[8])(x, 3 * x)), 6)  # same geometry, another scale
     0.0
     """
+
+    parameter_constraints = {w: [Number(Real, 0, np.inf, closed="left")] for w in ("distance_weight", "angle_weight")}
 
     def __init__(
         self,

@@ -8,9 +8,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sklearn_aft._constraints import HasMethods, Integral, Interval, Number, Real
+from sklearn_aft._labels import complete_rows, known
 from sklearn_aft.registry import register_transfer
+from sklearn_aft.transfer._heads import best_logistic_head, best_ridge_head, teacher_head_predictions
 from sklearn_aft.transfer.base import TransferMethod
-from sklearn_aft.transfer.kd import best_logistic_head, best_ridge_head, teacher_head_predictions
 
 #: Candidate weights ``(a, b)`` of the teacher head's and the input probe's log-probabilities. Either the
 #: teacher leads (the probe at most half its weight) or it is left out. Two free weights, not a share and
@@ -107,10 +109,18 @@ class StackedKD(TransferMethod):
     True
     """
 
+    parameter_constraints = {
+        "temperature": [Number(Real, 0, np.inf, closed="neither")],
+        "head": [HasMethods(["fit"]), None],
+        "cv": [Interval(Integral, 2, None, closed="left")],  # the blend is chosen out of fold
+    }
     #: The estimator hands :meth:`fit_targets` a probe of the student's input (``student_input=``).
     uses_student_input = True
     #: It compares outputs only: ``module="auto"`` trains the linear student.
     default_student = "linear"
+    #: The term carries the labeled rows' task loss too (the estimator's task weight is 0): not a term of
+    #: ``"combined"``.
+    sets_schedule = True
 
     def __init__(
         self,
@@ -124,12 +134,6 @@ class StackedKD(TransferMethod):
         cv: int = 5,
     ) -> None:
         super().__init__(student_dim, teacher_dims, beta=beta, lr=lr)
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(f"transfer__temperature must be a positive number, got {temperature!r}")
-        if head is not None and not hasattr(head, "fit"):
-            raise TypeError(f"transfer__head must be a scikit-learn estimator, got {head!r}")
-        if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
-            raise ValueError(f"transfer__cv must be an integer >= 2 (the blend is chosen out of fold), got {cv!r}")
         self.temperature = float(temperature)
         self.head = head
         self.cv = int(cv)
@@ -139,13 +143,15 @@ class StackedKD(TransferMethod):
         self.input_alpha_ = None
         self._classify = True
 
-    def fit_targets(self, teacher_features: np.ndarray, y: np.ndarray, random_state: int, student_input=None):
-        self._classify = y.dtype.kind != "f"
+    def fit_targets(
+        self, teacher_features: np.ndarray, y: np.ndarray, random_state: int, *, task: str, student_input=None
+    ) -> np.ndarray:
+        self._classify = task == "classification"
         if not self._classify:
             return self._regression_targets(teacher_features, y, random_state, student_input)
         if self.head is not None and not hasattr(self.head, "predict_proba"):
             raise TypeError(f"transfer__head must be a classifier with predict_proba, got {self.head!r}")
-        labeled = y >= 0
+        labeled = known(y)
         codes = y[labeled]
         rows = np.arange(len(codes))
         log_input = None
@@ -153,7 +159,9 @@ class StackedKD(TransferMethod):
             self.input_C_ = student_input.C
             log_input = student_input.log_proba.astype(np.float64)
         if self.head is not None:
-            log_teacher, self.head_ = teacher_head_predictions(self.head, teacher_features, y, self.cv, random_state)
+            log_teacher, self.head_ = teacher_head_predictions(
+                self.head, teacher_features, y, self.cv, random_state, task=task
+            )
         else:  # C by out-of-fold accuracy, as LogisticRegressionCV would choose it (ties: the smaller C)
             _, log_teacher, self.head_, _ = best_logistic_head(
                 teacher_features, y, HEAD_CS, self.cv, random_state, max_iter=2000
@@ -181,10 +189,12 @@ class StackedKD(TransferMethod):
 
     def _regression_targets(self, teacher_features, y, random_state, student_input) -> np.ndarray:
         y2 = y.reshape(len(y), -1)
-        known = ~np.isnan(y2)
-        complete = known.all(axis=1)  # rows the heads learn from and the blend is scored on
+        given = known(y2)
+        complete = complete_rows(y2)  # rows the heads learn from and the blend is scored on
         if self.head is not None:
-            teacher, self.head_ = teacher_head_predictions(self.head, teacher_features, y, self.cv, random_state)
+            teacher, self.head_ = teacher_head_predictions(
+                self.head, teacher_features, y, self.cv, random_state, task="regression"
+            )
         else:
             _, teacher, self.head_, _ = best_ridge_head(teacher_features, y)
         teacher = teacher.reshape(y2.shape).astype(np.float64)
@@ -200,11 +210,11 @@ class StackedKD(TransferMethod):
         self.teacher_share_ = self.blend_weights_[0]
         # per row: the values to learn (the known targets, the blend elsewhere), then which ones are known,
         # so that the loss weighs a known target by 1 and a blended one by beta
-        return np.hstack([np.where(known, y2, blend), known]).astype(np.float32)
+        return np.hstack([np.where(given, y2, blend), given]).astype(np.float32)
 
-    def student_targets(self, targets: np.ndarray) -> np.ndarray | None:
+    def student_targets(self, transfer_targets: np.ndarray) -> np.ndarray | None:
         """Regression: the known targets, the blend elsewhere; None for a classifier."""
-        return None if self._classify else targets[:, : targets.shape[1] // 2]
+        return None if self._classify else transfer_targets[:, : transfer_targets.shape[1] // 2]
 
     def weight_at(self, epoch: int, max_epochs: int) -> float:
         return 1.0  # beta is applied per row inside the term
@@ -212,13 +222,13 @@ class StackedKD(TransferMethod):
     def task_weight_at(self, epoch: int, max_epochs: int) -> float:
         return 0.0  # the labeled rows' cross-entropy is part of the term, so every row counts once
 
-    def loss(self, student_features, teacher_targets, student_output) -> torch.Tensor:
+    def loss(self, student_features, transfer_targets, student_output) -> torch.Tensor:
         if not self._classify:  # squared error with the known target (weight 1) or the blend (weight beta)
-            k = teacher_targets.shape[1] // 2
-            values, known = teacher_targets[:, :k], teacher_targets[:, k:] > 0.5
+            k = transfer_targets.shape[1] // 2
+            values, given = transfer_targets[:, :k], transfer_targets[:, k:] > 0.5
             squared = (student_output.reshape(values.shape) - values).pow(2)
-            return torch.where(known, squared, squared * self.beta).mean()
-        probs, labeled = teacher_targets[:, :-1], teacher_targets[:, -1] > 0.5
+            return torch.where(given, squared, squared * self.beta).mean()
+        probs, labeled = transfer_targets[:, :-1], transfer_targets[:, -1] > 0.5
         # cross-entropy with the label (labeled rows) or with the soft label times beta (unlabeled rows)
         per_row = -(probs * F.log_softmax(student_output, dim=1)).sum(dim=1)
         return torch.where(labeled, per_row, per_row * self.beta).mean()

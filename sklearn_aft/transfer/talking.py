@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sklearn_aft._constraints import Integral, Interval, Number, Real, StrOptions
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer.base import TransferMethod
 
@@ -72,6 +74,14 @@ class TalkingModels(TransferMethod):
     True
     """
 
+    parameter_constraints = {
+        "message_dim": [Interval(Integral, 1, None, closed="left")],
+        "adapter": [StrOptions({"mlp", "linear"})],
+        "adapter_hidden": [Interval(Integral, 1, None, closed="left")],
+        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        **{w: [Number(Real, 0, np.inf, closed="left")] for w in ("w_interact", "w_mc", "w_sc")},
+    }
+
     def __init__(
         self,
         student_dim: int,
@@ -91,14 +101,6 @@ class TalkingModels(TransferMethod):
         detach_target: bool = True,
     ) -> None:
         super().__init__(student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup)
-        if adapter not in ("mlp", "linear"):
-            raise ValueError(f"transfer__adapter must be 'mlp' or 'linear', got {adapter!r}")
-        for name, value in (("message_dim", message_dim), ("adapter_hidden", adapter_hidden), ("n_rounds", n_rounds)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"transfer__{name} must be a positive integer, got {value!r}")
-        for name, value in (("w_interact", w_interact), ("w_mc", w_mc), ("w_sc", w_sc)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"transfer__{name} must be a number >= 0, got {value!r}")
         s, t = self.student_dim, self.teacher_dim
         self.adapters: nn.ModuleDict | None = nn.ModuleDict(
             {

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
+from sklearn_aft._constraints import Number, Real
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer.kd import LogitKD
 
@@ -46,6 +49,13 @@ class TaskOriented(LogitKD):
     ([0.0, 0.0, 1.0], [1.0, 0.0])
     """
 
+    parameter_constraints = {
+        "distill_fraction": [Number(Real, 0, 1, closed="neither")],
+        "finetune_lr_scale": [Number(Real, 0, np.inf, closed="neither")],
+        "distill_task_weight": [Number(Real, 0, np.inf, closed="left")],
+    }
+    sets_schedule = True  # distillation, then fine-tuning at another learning rate
+
     def __init__(
         self,
         student_dim: int,
@@ -64,12 +74,6 @@ class TaskOriented(LogitKD):
         super().__init__(
             student_dim, teacher_dims, beta=beta, lr=lr, warmup=warmup, temperature=temperature, head=head, cv=cv
         )
-        if isinstance(distill_fraction, bool) or not 0 < distill_fraction < 1:
-            raise ValueError(f"transfer__distill_fraction must be in (0, 1), got {distill_fraction!r}")
-        if not finetune_lr_scale > 0:
-            raise ValueError(f"transfer__finetune_lr_scale must be > 0, got {finetune_lr_scale!r}")
-        if not distill_task_weight >= 0:
-            raise ValueError(f"transfer__distill_task_weight must be >= 0, got {distill_task_weight!r}")
         self.distill_fraction = float(distill_fraction)
         self.finetune_lr_scale = float(finetune_lr_scale)
         self.distill_task_weight = float(distill_task_weight)

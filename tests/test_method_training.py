@@ -1,18 +1,18 @@
-"""Every built-in transfer method trains, predicts, pickles and clones; the logit-KD machinery is right."""
+"""Every built-in transfer method trained through the estimators: it fits, predicts, pickles and clones; teacher
+heads, stages, adapters and transfer sets do what they say. The terms' own arithmetic: test_loss_terms.py."""
 
 import pickle
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
 from sklearn_aft import AFTClassifier, AFTRegressor, available_transfers
-from sklearn_aft.transfer import RKD, FitNet, Hybrid, LogitKD
-from sklearn_aft.transfer.kd import teacher_head_predictions
+from sklearn_aft.transfer import LogitKD
+from sklearn_aft.transfer._heads import teacher_head_predictions
 
 METHODS = ["none", "aft", "aft_feature", "fitnet", "rkd", "kd", "hybrid", "task_oriented", "talking", "combined"]
 
@@ -28,13 +28,14 @@ def _semi(y, n_labeled=60, seed=0):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_method_trains_predicts_pickles_and_clones(toy, method):
+def test_method_trains_predicts_pickles_and_clones(toy, method, baseline):
     X, y, F = toy
     params = {"transfer__terms": {"kd": 1.0, "aft": 0.5}} if method == "combined" else {}
     clf = AFTClassifier(transfer=method, max_epochs=15, random_state=0, **params)
     clf.fit(X, _semi(y), teacher_features=F)
     proba = clf.predict_proba(X)
-    assert proba.shape == (len(y), 2) and clf.score(X, y) > 0.6
+    # within 6 points of a logistic regression on the same 60 labels (measured: 0.91-0.96 against 0.956)
+    assert proba.shape == (len(y), 2) and clf.score(X, y) >= baseline(X, _semi(y), X, y) - 0.06
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), proba)
     assert clone(clf).get_params()["transfer"] == method
     if method != "none":
@@ -42,13 +43,13 @@ def test_method_trains_predicts_pickles_and_clones(toy, method):
 
 
 @pytest.mark.parametrize("method", ["fitnet", "rkd", "kd", "hybrid", "task_oriented", "talking"])
-def test_regressor_methods(toy, method):
+def test_regressor_methods(toy, method, baseline):
     X, _, F = toy
     target = F[:, 0] + F[:, 1]
     semi = target.copy()
     semi[80:] = np.nan
     reg = AFTRegressor(transfer=method, max_epochs=30, random_state=0).fit(X, semi, teacher_features=F)
-    assert reg.score(X, target) > 0.3
+    assert reg.score(X, target) >= baseline(X, semi, X, target) - 0.02  # measured: 0.958-0.965, RidgeCV 0.963
 
 
 def test_kd_uses_unlabeled_rows_through_the_teacher_head():
@@ -72,8 +73,8 @@ def test_teacher_head_is_cross_fitted_on_labeled_rows():
     y = rng.randint(0, 3, size=120)  # labels the features cannot predict: an in-sample head overfits them
     y[100:] = -1
     head = LogisticRegression(C=100.0, max_iter=2000)
-    crossed = np.exp(teacher_head_predictions(head, F, y, cv=5, random_state=0)[0])
-    in_sample = np.exp(teacher_head_predictions(head, F, y, cv=0, random_state=0)[0])
+    crossed = np.exp(teacher_head_predictions(head, F, y, cv=5, random_state=0, task="classification")[0])
+    in_sample = np.exp(teacher_head_predictions(head, F, y, cv=0, random_state=0, task="classification")[0])
     labeled = y >= 0
     np.testing.assert_allclose(crossed.sum(1), 1, atol=1e-4)
     hit = lambda p: p[labeled][np.arange(labeled.sum()), y[labeled]].mean()  # noqa: E731
@@ -93,25 +94,6 @@ def test_kd_head_parameter_and_errors(toy):
         AFTClassifier(transfer="kd", transfer__cv=1, max_epochs=1).fit(X, y, teacher_features=F)
 
 
-def test_terms_compute_what_they_say():
-    torch.manual_seed(0)
-    h, phi = torch.randn(32, 6), torch.randn(32, 10)
-    fitnet = FitNet(6, [10])
-    torch.testing.assert_close(fitnet(h, phi), ((fitnet.regressor(h) - phi) ** 2).mean())
-    assert RKD(6, [6])(h, 2 * h) < 1e-6 < RKD(6, [6])(h, torch.randn(32, 6))
-    kd = LogitKD(6, [10], temperature=1.0)
-    logits = torch.randn(32, 3)
-    assert kd.loss(h, logits, logits) < 1e-6 < kd.loss(h, logits, -logits)
-    hybrid = Hybrid(6, [10], kd_weight=0.5, fitnet_weight=2.0)
-    codes = np.arange(32) % 3
-    targets = torch.from_numpy(hybrid.fit_targets(phi.numpy(), codes, random_state=0))
-    assert targets.shape == (32, 13)  # one block per term, in order: the head's 3 logits, the teacher features
-    torch.testing.assert_close(targets[:, 3:], phi)
-    head_logits = targets[:, :3]
-    expected = 0.5 * hybrid.kd.loss(h, head_logits, logits) + 2.0 * hybrid.fitnet(h, phi)
-    torch.testing.assert_close(hybrid.loss(h, targets, logits), expected)
-
-
 def test_combined_terms_params_and_errors(toy):
     X, y, F = toy
     clf = AFTClassifier(
@@ -125,7 +107,7 @@ def test_combined_terms_params_and_errors(toy):
     terms = clf.transfer_.terms
     assert terms["kd"].temperature == 4.0 and not terms["aft"].learn_weights
     assert clf.transfer_.weights == {"kd": 1.0, "aft": 2.0}
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match="must map one or more registered method names"):
         AFTClassifier(transfer="combined", max_epochs=1).fit(X, y, teacher_features=F)
     with pytest.raises(TypeError, match="<term>__<parameter>"):
         AFTClassifier(transfer="combined", transfer__terms={"kd": 1.0}, transfer__fitnet__lr=0.1, max_epochs=1).fit(
@@ -160,21 +142,6 @@ def test_talking_adapters_train_and_are_discarded(toy):
         AFTClassifier(transfer="talking", transfer__adapter="rnn", max_epochs=1).fit(X, y, teacher_features=F)
 
 
-def test_rkd_angles_equal_the_direct_formula_with_finite_gradients():
-    import torch.nn.functional as F
-
-    from sklearn_aft.transfer.rkd import _angles
-
-    x = torch.randn(40, 12, dtype=torch.float64) + 1000.0  # far from the origin, as uncentred features are
-    x[5] = x[7]  # a duplicated row: a zero distance off the diagonal
-    directions = F.normalize(x.unsqueeze(0) - x.unsqueeze(1), p=2, dim=2)
-    reference = torch.bmm(directions, directions.transpose(1, 2))
-    torch.testing.assert_close(_angles(x.float()).double(), reference, atol=1e-4, rtol=0)  # float32 too
-    h = x.float().requires_grad_()
-    RKD(12, [12])(h, torch.randn(40, 12)).backward()
-    assert torch.isfinite(h.grad).all() and h.grad.abs().max() < 1.0  # the duplicate adds no huge gradient
-
-
 def test_retrieved_transfer_set_is_in_domain_deduplicated_and_leak_free():
     from sklearn_aft.retrieval import retrieve_transfer_set
 
@@ -193,7 +160,7 @@ def test_retrieved_transfer_set_is_in_domain_deduplicated_and_leak_free():
     with pytest.raises(ValueError, match="either budget"):
         retrieve_transfer_set(queries, pool)
     assert 1 <= len(retrieve_transfer_set(queries, pool, budget=5)) <= 10  # a budget under one per query: one
-    with pytest.raises(ValueError, match="at least one neighbour"):
+    with pytest.raises(ValueError, match="The 'n_neighbors' parameter of retrieve_transfer_set must be"):
         retrieve_transfer_set(queries, pool, n_neighbors=0)
 
 
@@ -283,7 +250,7 @@ def test_default_teacher_head_sees_a_minority_class_in_normalised_embeddings(tex
     y_semi[labeled] = y[labeled]
 
     kd = LogitKD(student_dim=8, teacher_dims=[F.shape[1]])
-    targets = kd.fit_targets(F, y_semi, random_state=0)
+    targets = kd.fit_targets(F, y_semi, random_state=0, task="classification")
     assert (targets.argmax(1)[y_semi == -1] == 1).mean() > 0.05  # the unlabeled rows are taught "LOC" too
     assert balanced_accuracy_score(y_test, kd.head_.predict(F_test)) > 0.65  # C=1 gave 0.5 (never LOC)
     old = LogisticRegression(C=1.0, max_iter=1000).fit(F[labeled], y[labeled])

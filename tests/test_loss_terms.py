@@ -1,10 +1,12 @@
+"""The transfer terms as torch modules: each computes the loss its paper and reference code define."""
+
 import numpy as np
 import pytest
 import torch
 
 from sklearn_aft import available_transfers
 from sklearn_aft.registry import get_transfer
-from sklearn_aft.transfer import AFTFeature, AFTKernel, NoTransfer, linear_kernel
+from sklearn_aft.transfer import RKD, AFTFeature, AFTKernel, FitNet, Hybrid, LogitKD, NoTransfer, linear_kernel
 
 
 def _feats(seed=0, b=64, ds=32, dp=48):
@@ -86,7 +88,7 @@ def test_aft_feature_loss_and_weights():
 
 @pytest.mark.parametrize("beta", [-1.0, float("nan"), float("inf"), "3"])
 def test_bad_beta_is_rejected(beta):
-    with pytest.raises(ValueError, match="transfer__beta"):
+    with pytest.raises(ValueError, match="The 'beta' parameter of AFTKernel must be a float in the range"):
         AFTKernel(4, [4], beta=beta)
 
 
@@ -97,3 +99,37 @@ def test_registry_names():
         get_transfer("nope")
     with pytest.raises(TypeError, match="transfer must be"):
         get_transfer(3)
+
+
+def test_terms_compute_what_they_say():
+    torch.manual_seed(0)
+    h, phi = torch.randn(32, 6), torch.randn(32, 10)
+    fitnet = FitNet(6, [10])
+    torch.testing.assert_close(fitnet(h, phi), ((fitnet.regressor(h) - phi) ** 2).mean())
+    assert RKD(6, [6])(h, 2 * h) < 1e-6 < RKD(6, [6])(h, torch.randn(32, 6))
+    kd = LogitKD(6, [10], temperature=1.0)
+    logits = torch.randn(32, 3)
+    assert kd.loss(h, logits, logits) < 1e-6 < kd.loss(h, logits, -logits)
+    hybrid = Hybrid(6, [10], kd_weight=0.5, fitnet_weight=2.0)
+    codes = np.arange(32) % 3
+    targets = torch.from_numpy(hybrid.fit_targets(phi.numpy(), codes, random_state=0, task="classification"))
+    assert targets.shape == (32, 13)  # one block per term, in order: the head's 3 logits, the teacher features
+    torch.testing.assert_close(targets[:, 3:], phi)
+    head_logits = targets[:, :3]
+    expected = 0.5 * hybrid.kd.loss(h, head_logits, logits) + 2.0 * hybrid.fitnet(h, phi)
+    torch.testing.assert_close(hybrid.loss(h, targets, logits), expected)
+
+
+def test_rkd_angles_equal_the_direct_formula_with_finite_gradients():
+    import torch.nn.functional as F
+
+    from sklearn_aft.transfer.rkd import _angles
+
+    x = torch.randn(40, 12, dtype=torch.float64) + 1000.0  # far from the origin, as uncentred features are
+    x[5] = x[7]  # a duplicated row: a zero distance off the diagonal
+    directions = F.normalize(x.unsqueeze(0) - x.unsqueeze(1), p=2, dim=2)
+    reference = torch.bmm(directions, directions.transpose(1, 2))
+    torch.testing.assert_close(_angles(x.float()).double(), reference, atol=1e-4, rtol=0)  # float32 too
+    h = x.float().requires_grad_()
+    RKD(12, [12])(h, torch.randn(40, 12)).backward()
+    assert torch.isfinite(h.grad).all() and h.grad.abs().max() < 1.0  # the duplicate adds no huge gradient
