@@ -20,7 +20,6 @@ from sklearn_aft._accelerate import AcceleratedTransferNet
 from sklearn_aft._constraints import (
     HasMethods,
     Integral,
-    Interval,
     InvalidParameterError,
     Number,
     Real,
@@ -77,14 +76,14 @@ class BaseAFT(BaseEstimator):
         "teacher": [str, HasMethods(["transform"]), None],
         "transfer": [str, type],
         "memory": [str, os.PathLike, joblib.Memory, None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "max_epochs": [Number(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Number(Integral, 2, None, closed="left")],
         "lr": [Number(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
         "optimizer": [StrOptions({"auto", *_OPTIMIZERS}), type],
         "labeled_fraction": [Number(Real, 0, 1, closed="right")],
         "callbacks": [list, tuple, None],
         "device": [str, torch.device, None],
-        "accelerator": [HasMethods(["prepare"]), None],
+        "accelerator": [HasMethods(["prepare", "backward", "reduce"]), None],  # an accelerate.Accelerator
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -164,14 +163,19 @@ class BaseAFT(BaseEstimator):
         start = prefix + "__"
         return {k[len(start) :]: v for k, v in vars(self).items() if k.startswith(start)}
 
-    def _check_params(self, transfer_cls: type, student_cls) -> None:
-        """Every parameter, before any work: the declared constraints (``_parameter_constraints``, and the
-        transfer method's and the student class's declarations for ``transfer__*`` and ``module__*``), then
-        the rules that join two parameters. Each failure is an ``InvalidParameterError``."""
+    def _check_params(self) -> tuple[type, type | torch.nn.Module]:
+        """Every parameter, before any work: the declared constraints (``_parameter_constraints``, the names
+        of the transfer method and the student, then their declarations for ``transfer__*`` and
+        ``module__*``) and the rules that join two parameters. Each failure is an ``InvalidParameterError``.
+        Returns the transfer method's class and the student (a class, or the instance given)."""
         unknown = [k for k in self._extra_param_names() if not _is_prefixed(k)]
         if unknown:
             raise self._unknown_params_error(unknown)
         self._validate_params()
+        transfer_cls = get_transfer(self.transfer)
+        student_cls = (
+            self.module if isinstance(self.module, torch.nn.Module) else get_student(self._module_name(transfer_cls))
+        )
         owner = type(self).__name__
         transfer_cls.check_params(self._params_for("transfer"), owner=owner, prefix="transfer__")
         if isinstance(student_cls, type):
@@ -181,6 +185,7 @@ class BaseAFT(BaseEstimator):
                 f"The 'optimizer' parameter of {owner} cannot be 'lbfgs' under an accelerator (skorch's "
                 "AccelerateMixin has no closure optimizers); use optimizer='adam'"
             )
+        return transfer_cls, student_cls
 
     # -- fitting -------------------------------------------------------------------------------------
     def _validate_X(self, X, reset: bool, student):
@@ -261,11 +266,7 @@ class BaseAFT(BaseEstimator):
         return embed(teacher, raw, memory=self.memory)
 
     def _fit(self, X, y, teacher_features, teacher_input):
-        transfer_cls = get_transfer(self.transfer)
-        student_cls = (
-            self.module if isinstance(self.module, torch.nn.Module) else get_student(self._module_name(transfer_cls))
-        )
-        self._check_params(transfer_cls, student_cls)
+        transfer_cls, student_cls = self._check_params()
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if self.teacher is not None and teacher_features is not None:

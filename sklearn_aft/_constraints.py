@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import (
 )
 
 __all__ = [
+    "Choices",
     "HasMethods",
     "Integral",
     "Interval",
@@ -42,7 +43,15 @@ __all__ = [
 
 
 class Number(Interval):
-    """scikit-learn's ``Interval`` without booleans: ``True`` is a ``Real`` to Python, never a learning rate."""
+    """scikit-learn's ``Interval`` without booleans: ``True`` is an ``int`` to Python, never an epoch count
+    or a learning rate."""
+
+    def is_satisfied_by(self, val) -> bool:
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+class Choices(Options):
+    """scikit-learn's ``Options`` without booleans: ``False == 0`` to Python, never a number of folds."""
 
     def is_satisfied_by(self, val) -> bool:
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
@@ -107,10 +116,14 @@ class DeclaredParameters:
     def __new__(cls, *args, **kwargs):
         constraints = declared_constraints(cls) if args or kwargs else {}
         if constraints:
+            signature = inspect.signature(cls.__init__)
             try:
-                values = inspect.signature(cls.__init__).bind(None, *args, **kwargs).arguments
+                values = dict(signature.bind(None, *args, **kwargs).arguments)
             except TypeError:
                 values = {}  # the constructor raises its own error for arguments it does not take
+            for name, p in signature.parameters.items():
+                if p.kind is p.VAR_KEYWORD:  # passed on to a base: checked against the merged declaration
+                    values.update(values.pop(name, {}))
             given = {k: v for k, v in values.items() if k in constraints}
             validate_parameter_constraints(constraints, given, caller_name=cls.__name__)
         return super().__new__(cls)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TypeVar
 
+from sklearn.utils._param_validation import InvalidParameterError
+
 T = TypeVar("T", bound=type)
 
 KINDS = {"transfer": "sklearn_aft.transfers", "student": "sklearn_aft.students", "teacher": "sklearn_aft.teachers"}
@@ -138,14 +140,15 @@ def available_teachers() -> list[str]:
 
 
 def _resolve(kind: str, param: str, value: object) -> type:
+    # scikit-learn's InvalidParameterError (a ValueError and a TypeError), as for every other bad parameter
     if isinstance(value, str):
         names = _available(kind)
         if value not in names:
-            raise ValueError(f"unknown {param}={value!r}; available: {', '.join(names)}")
+            raise InvalidParameterError(f"unknown {param}={value!r}; available: {', '.join(names)}")
         return _REGISTRIES[kind][value]
     if isinstance(value, type):
         return value
-    raise TypeError(f"{param} must be a registered name or a class, got {type(value).__name__}: {value!r}")
+    raise InvalidParameterError(f"{param} must be a registered name or a class, got {type(value).__name__}: {value!r}")
 
 
 def get_transfer(value: str | type) -> type:

@@ -12,17 +12,17 @@ from numpy.typing import ArrayLike
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array
 
-from sklearn_aft._constraints import Integral, Interval, Real, validate_params
+from sklearn_aft._constraints import Integral, Number, Real, validate_params
 
 
 @validate_params(
     {
         "queries": ["array-like"],
         "pool": ["array-like"],
-        "budget": [Interval(Integral, 1, None, closed="left"), None],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "budget": [Number(Integral, 1, None, closed="left"), None],
+        "n_neighbors": [Number(Integral, 1, None, closed="left"), None],
         "exclude": ["array-like", None],
-        "exclude_similarity": [Interval(Real, -1, 1, closed="both")],
+        "exclude_similarity": [Number(Real, -1, 1, closed="both")],
     },
     prefer_skip_nested_validation=True,
 )

@@ -80,6 +80,13 @@ def test_a_plugin_method_declares_its_constraints_and_inherits_the_base_ones(toy
     import pickle
 
     assert copy.deepcopy(clf.transfer_).scale == 2.0
+
+    class PassesOn(TransferMethod):  # base parameters passed through **kwargs are checked too
+        def __init__(self, student_dim, teacher_dims, mine=1.0, **kwargs):
+            super().__init__(student_dim, teacher_dims, **kwargs)
+
+    with pytest.raises(InvalidParameterError, match="The 'beta' parameter of PassesOn"):
+        PassesOn(4, (3,), beta=-5.0)
     assert pickle.loads(pickle.dumps(AFTKernel(4, [4], beta=2.0))).beta == 2.0
 
 

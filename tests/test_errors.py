@@ -77,6 +77,9 @@ def test_bad_data_raises_and_keeps_the_fitted_model(toy, fitted, change, error, 
         ({"max_epochs": 0}, r"The 'max_epochs' parameter of AFTClassifier must be an int in the range \[1, inf\)"),
         ({"batch_size": 1}, r"The 'batch_size' parameter of AFTClassifier must be an int in the range \[2, inf\)"),
         ({"batch_size": True}, "The 'batch_size' parameter"),
+        ({"max_epochs": True}, "The 'max_epochs' parameter"),
+        ({"transfer": 5}, "The 'transfer' parameter of AFTClassifier must be"),
+        ({"accelerator": object()}, "The 'accelerator' parameter"),
         ({"lr": -0.1}, "The 'lr' parameter of AFTClassifier must be a float in the range"),
         ({"lr": True}, "The 'lr' parameter"),
         ({"labeled_fraction": 1.5}, "The 'labeled_fraction' parameter of AFTClassifier must be"),
@@ -114,6 +117,14 @@ def test_transfer_params_are_checked_without_a_teacher(toy):
         AFTClassifier(transfer="aft", transfer__bogus=1, **FAST).fit(X, y)
     with pytest.raises(InvalidParameterError, match="set their own training schedule"):
         AFTClassifier(transfer="combined", transfer__terms={"task_oriented": 1.0}, **FAST).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'transfer__temperature' parameter of AFTClassifier"):
+        AFTClassifier(transfer="hybrid", transfer__temperature=-1, **FAST).fit(X, y)
+    with pytest.raises(InvalidParameterError, match=r"Combined got unexpected parameter\(s\) \['foo'\]"):
+        AFTClassifier(transfer="combined", transfer__terms={"kd": 1.0}, transfer__foo=1, **FAST).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="unknown transfer='nope'"):
+        AFTClassifier(transfer="combined", transfer__terms={"nope": 1.0}, **FAST).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'transfer__cv' parameter"):
+        AFTClassifier(transfer="kd", transfer__cv=False, **FAST).fit(X, y)
 
 
 def test_predict_checks(toy, fitted):

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import _num_samples
 from tqdm.auto import tqdm
 
-from sklearn_aft._constraints import Integral, Interval
+from sklearn_aft._constraints import Integral, Number
 from sklearn_aft._device import resolve_device
 
 
@@ -120,7 +120,7 @@ class BaseTeacher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     """
 
     _parameter_constraints: dict = {
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Number(Integral, 1, None, closed="left")],
         "device": [str, torch.device, None],
         "verbose": ["verbose"],
     }

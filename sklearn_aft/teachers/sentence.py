@@ -13,6 +13,7 @@ import joblib
 import numpy as np
 import torch
 
+from sklearn_aft._constraints import InvalidParameterError
 from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import ON_CLEAR_MODEL_CACHE, BaseTeacher, as_1d_sequence
 
@@ -166,7 +167,10 @@ class SentenceEmbedder(BaseTeacher):
         if not isinstance(self.device, (list, tuple)):
             return None
         if not self.device or not all(isinstance(d, str) for d in self.device):
-            raise ValueError(f"device must be a device string or a non-empty list of them, got {self.device!r}")
+            raise InvalidParameterError(
+                "The 'device' parameter of SentenceEmbedder must be a device string or a non-empty list of them. "
+                f"Got {self.device!r} instead."
+            )
         return list(self.device)
 
     @property

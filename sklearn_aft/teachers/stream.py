@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing, get_tags
 from tqdm.auto import tqdm
 
-from sklearn_aft._constraints import Integral, Interval, validate_params
+from sklearn_aft._constraints import Integral, Number, validate_params
 from sklearn_aft._features import TeacherFeatures
 from sklearn_aft.teachers.cache import _teacher_key
 
@@ -53,8 +53,8 @@ def _chunks(X, n_samples: int, start: int, chunk_size: int):
 @validate_params(
     {
         "path": [str, os.PathLike],
-        "n_samples": [Interval(Integral, 1, None, closed="left"), None],
-        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "n_samples": [Number(Integral, 1, None, closed="left"), None],
+        "chunk_size": [Number(Integral, 1, None, closed="left")],
         "overwrite": ["boolean"],
         "verbose": ["verbose"],
     },

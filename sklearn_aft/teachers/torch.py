@@ -12,7 +12,7 @@ import torch
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, validate_data
 
-from sklearn_aft._constraints import Integral, Interval
+from sklearn_aft._constraints import Integral, Number
 from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict, weights_key
 from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher, MixedPrecisionMixin, fingerprint
@@ -191,7 +191,7 @@ class FunctionEmbedder(BaseTeacher):
 
     _parameter_constraints = {
         **BaseTeacher._parameter_constraints,
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Number(Integral, 1, None, closed="left"), None],
     }
     speed_params = ("batch_size", "verbose")
 

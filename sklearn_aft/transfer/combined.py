@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -74,10 +75,12 @@ class Combined(TransferMethod):
 
     @classmethod
     def check_params(cls, params: dict, owner: str | None = None, prefix: str = "") -> None:
-        # Its own parameters, then each term's <term>__<parameter> against that term's declaration.
-        own = {k: v for k, v in params.items() if "__" not in k}
+        # Its own parameters, then each term's <term>__<parameter> against that term's declaration; any other
+        # name is refused by _term_classes.
+        named = set(inspect.signature(cls.__init__).parameters) - {"self", "student_dim", "teacher_dims"}
+        own = {k: v for k, v in params.items() if k in named}
         super().check_params(own, owner, prefix)
-        nested = {k: v for k, v in params.items() if "__" in k}
+        nested = {k: v for k, v in params.items() if k not in named}
         for name, term_cls in cls._term_classes(own.get("terms"), nested).items():
             mine = {k.split("__", 1)[1]: v for k, v in nested.items() if k.split("__", 1)[0] == name}
             term_cls.check_params(mine, owner or cls.__name__, f"{prefix}{name}__")
@@ -101,7 +104,8 @@ class Combined(TransferMethod):
         stray = sorted(k for k in term_params if k.split("__", 1)[0] not in weights or "__" not in k)
         if stray:
             raise InvalidParameterError(
-                f"Combined got unexpected parameter(s) {stray}: give a term's parameters as <term>__<parameter>"
+                f"Combined got unexpected parameter(s) {stray}: its own are terms, beta, lr and warmup; give a "
+                "term's parameters as <term>__<parameter>"
             )
         classes = {name: get_transfer(name) for name in weights}
         scheduled = [name for name, cls in classes.items() if cls.sets_schedule]

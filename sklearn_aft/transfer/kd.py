@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression, RidgeCV
 
-from sklearn_aft._constraints import HasMethods, Integral, Interval, Number, Options, Real
+from sklearn_aft._constraints import Choices, HasMethods, Integral, Number, Real
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer._heads import teacher_head_predictions
 from sklearn_aft.transfer.base import TransferMethod
@@ -61,7 +61,7 @@ class LogitKD(TransferMethod):
     parameter_constraints = {
         "temperature": [Number(Real, 0, np.inf, closed="neither")],
         "head": [HasMethods(["fit"]), None],
-        "cv": [Interval(Integral, 2, None, closed="left"), Options(Integral, {0})],
+        "cv": [Number(Integral, 2, None, closed="left"), Choices(Integral, {0})],
     }
 
     def __init__(
@@ -151,6 +151,12 @@ class Hybrid(Combined):
             kd__head=head,
             kd__cv=cv,
         )
+
+    parameter_constraints = {
+        **LogitKD.parameter_constraints,
+        "kd_weight": [Number(Real, 0, np.inf, closed="left")],
+        "fitnet_weight": [Number(Real, 0, np.inf, closed="left")],
+    }
 
     @classmethod
     def check_params(cls, params: dict, owner: str | None = None, prefix: str = "") -> None:

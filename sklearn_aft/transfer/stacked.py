@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sklearn_aft._constraints import HasMethods, Integral, Interval, Number, Real
+from sklearn_aft._constraints import HasMethods, Integral, Number, Real
 from sklearn_aft._labels import complete_rows, known
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer._heads import best_logistic_head, best_ridge_head, teacher_head_predictions
@@ -112,7 +112,7 @@ class StackedKD(TransferMethod):
     parameter_constraints = {
         "temperature": [Number(Real, 0, np.inf, closed="neither")],
         "head": [HasMethods(["fit"]), None],
-        "cv": [Interval(Integral, 2, None, closed="left")],  # the blend is chosen out of fold
+        "cv": [Number(Integral, 2, None, closed="left")],  # the blend is chosen out of fold
     }
     #: The estimator hands :meth:`fit_targets` a probe of the student's input (``student_input=``).
     uses_student_input = True

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sklearn_aft._constraints import Integral, Interval, Number, Real, StrOptions
+from sklearn_aft._constraints import Integral, Number, Real, StrOptions
 from sklearn_aft.registry import register_transfer
 from sklearn_aft.transfer.base import TransferMethod
 
@@ -75,10 +75,10 @@ class TalkingModels(TransferMethod):
     """
 
     parameter_constraints = {
-        "message_dim": [Interval(Integral, 1, None, closed="left")],
+        "message_dim": [Number(Integral, 1, None, closed="left")],
         "adapter": [StrOptions({"mlp", "linear"})],
-        "adapter_hidden": [Interval(Integral, 1, None, closed="left")],
-        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "adapter_hidden": [Number(Integral, 1, None, closed="left")],
+        "n_rounds": [Number(Integral, 1, None, closed="left")],
         **{w: [Number(Real, 0, np.inf, closed="left")] for w in ("w_interact", "w_mc", "w_sc")},
     }
 
