@@ -25,6 +25,7 @@ from sklearn_aft._constraints import (
     Real,
     StrOptions,
     check_declared,
+    unknown_parameters_error,
 )
 from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader, train_loader
 from sklearn_aft._device import resolve_device
@@ -152,12 +153,9 @@ class BaseAFT(BaseEstimator):
         return self
 
     def _unknown_params_error(self, unknown) -> InvalidParameterError:
-        names = ", ".join(repr(k) for k in sorted(unknown))
-        prefixes = ", ".join(repr(p + "__") for p in PARAM_PREFIXES)
-        return InvalidParameterError(
-            f"{type(self).__name__} got unexpected parameter(s) {names}; valid parameters are "
-            f"{sorted(self._get_param_names())} and prefixed ones starting with {prefixes}"
-        )
+        # the message every owner gives (transfer methods and students too), the prefixes listed as "module__*"
+        accepted = [*self._get_param_names(), *(p + "__*" for p in PARAM_PREFIXES)]
+        return unknown_parameters_error(type(self).__name__, unknown, accepted)
 
     def _params_for(self, prefix: str) -> dict:
         start = prefix + "__"

@@ -35,6 +35,7 @@ __all__ = [
     "Options",
     "Real",
     "StrOptions",
+    "accepted_parameters",
     "check_declared",
     "declared_constraints",
     "unknown_parameters_error",
@@ -42,19 +43,20 @@ __all__ = [
 ]
 
 
-class Number(Interval):
-    """scikit-learn's ``Interval`` without booleans: ``True`` is an ``int`` to Python, never an epoch count
-    or a learning rate."""
+class _NoBooleans:
+    """Refuses booleans before the constraint it is mixed into: ``True`` is an ``int`` to Python (and
+    ``False == 0``), never an epoch count, a learning rate or a number of folds."""
 
     def is_satisfied_by(self, val) -> bool:
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
 
-class Choices(Options):
-    """scikit-learn's ``Options`` without booleans: ``False == 0`` to Python, never a number of folds."""
+class Number(_NoBooleans, Interval):
+    """scikit-learn's ``Interval`` without booleans."""
 
-    def is_satisfied_by(self, val) -> bool:
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+class Choices(_NoBooleans, Options):
+    """scikit-learn's ``Options`` without booleans."""
 
 
 def declared_constraints(cls: type) -> dict[str, list]:
@@ -72,8 +74,8 @@ def unknown_parameters_error(owner: str, unknown, accepted, prefix: str = "") ->
     return InvalidParameterError(f"{owner} got unexpected parameter(s) {names}; valid parameters are: {valid}")
 
 
-def _accepted(cls: type) -> tuple[set[str], bool]:
-    """Keyword parameters of ``cls.__init__`` (minus the ones the estimator fills), and whether it takes more."""
+def accepted_parameters(cls: type) -> tuple[set[str], bool]:
+    """The named keyword parameters of ``cls.__init__``, and whether it takes more (``**kwargs``)."""
     signature = inspect.signature(cls.__init__)
     kinds = {p.kind for p in signature.parameters.values()}
     names = {
@@ -92,7 +94,7 @@ def check_declared(cls: type, params: dict, owner: str, prefix: str = "", fixed:
     AFTKernel ..."``. ``fixed`` names the constructor arguments the estimator sets (``student_dim``, ...),
     which the user may not give.
     """
-    accepted, takes_more = _accepted(cls)
+    accepted, takes_more = accepted_parameters(cls)
     accepted -= set(fixed)
     unknown = [name for name in params if name not in accepted]
     if unknown and not takes_more:

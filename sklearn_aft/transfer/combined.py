@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from sklearn_aft._constraints import InvalidParameterError
+from sklearn_aft._constraints import InvalidParameterError, accepted_parameters
 from sklearn_aft.registry import get_transfer, register_transfer
 from sklearn_aft.transfer.base import TransferMethod
 
@@ -77,7 +76,7 @@ class Combined(TransferMethod):
     def check_params(cls, params: dict, owner: str | None = None, prefix: str = "") -> None:
         # Its own parameters, then each term's <term>__<parameter> against that term's declaration; any other
         # name is refused by _term_classes.
-        named = set(inspect.signature(cls.__init__).parameters) - {"self", "student_dim", "teacher_dims"}
+        named = accepted_parameters(cls)[0] - {"student_dim", "teacher_dims"}
         own = {k: v for k, v in params.items() if k in named}
         super().check_params(own, owner, prefix)
         nested = {k: v for k, v in params.items() if k not in named}
