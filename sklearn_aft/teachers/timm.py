@@ -220,7 +220,7 @@ def efficientnet_lite(version: int = 0, **params) -> TimmEmbedder:
     Parameters
     ----------
     version : int, default=0
-        Which EfficientNet-Lite (0 to 4); its package must be installed.
+        Which EfficientNet-Lite (0, 1 or 2: the versions with a weights package); its package must be installed.
     **params
         Other :class:`TimmEmbedder` parameters (``image_size=128`` is a fair speed trade-off for small
         images such as CIFAR's 32x32).
