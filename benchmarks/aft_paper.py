@@ -188,9 +188,9 @@ def plan(args) -> list[tuple]:
 
 
 def summarise(runs: list[dict], refs: list[dict], args, timing: dict | None = None) -> str:
-    def cell(rows):
-        accs = [r["acc"] for r in rows]
-        return f"{np.mean(accs):.3f} ± {np.std(accs):.3f}" if accs else "-"
+    def cell(method, teachers):
+        accs = _accs(runs, method, teachers)
+        return f"{np.mean(accs):.3f} ± {np.std(accs):.3f}" if len(accs) else "-"
 
     # columns: the methods run with a teacher; runs without one (plain fine-tuning, its variants) get a line each
     methods = list(dict.fromkeys(r["method"] for r in runs if r["teachers"]))
@@ -209,14 +209,14 @@ def summarise(runs: list[dict], refs: list[dict], args, timing: dict | None = No
     ]
     for m in alone:
         name = "Plain fine-tuning (`transfer='none'`)" if m == "none" else f"Without a teacher, `{m}`"
-        lines += [f"{name}: **{cell([r for r in runs if r['method'] == m and not r['teachers']])}**.", ""]
+        lines += [f"{name}: **{cell(m, '')}**.", ""]
     lines += [
         "| teacher(s) | teacher probe | " + " | ".join(methods) + " |",
         "|---" * (len(methods) + 2) + "|",
     ]
     for t in teachers:
         probe = next((r["acc"] for r in refs if r["teachers"] == t), np.nan)
-        cells = [cell([r for r in runs if r["method"] == m and r["teachers"] == t]) for m in methods]
+        cells = [cell(m, t) for m in methods]
         lines.append(f"| {t} | {probe:.3f} | " + " | ".join(cells) + " |")
     lines += ["", "Hand-written references (scikit-learn, same images, same run):", "", "| reference | accuracy |"]
     lines += ["|---|---|"] + [f"| {r['reference']} | {r['acc']:.3f} |" for r in refs]

