@@ -11,12 +11,14 @@ from sklearn_aft._classifier import AFTClassifier
 from sklearn_aft._features import TeacherFeatures, concat_teachers
 from sklearn_aft._regressor import AFTRegressor
 from sklearn_aft.registry import available_students, available_teachers, available_transfers
+from sklearn_aft.text import StaticEmbedder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AFTClassifier",
     "AFTRegressor",
+    "StaticEmbedder",
     "TeacherFeatures",
     "__version__",
     "available_students",

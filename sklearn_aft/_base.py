@@ -30,11 +30,13 @@ from sklearn_aft._constraints import (
 from sklearn_aft._data import MixedBatchSampler, TransferDataset, predict_loader, train_loader
 from sklearn_aft._device import resolve_device
 from sklearn_aft._features import validate_teacher_features
-from sklearn_aft._input_checks import check_text_teacher_input, holds_text
+from sklearn_aft._input_checks import check_text_teacher_input, holds_raw_texts, holds_text
 from sklearn_aft._labels import complete_rows
 from sklearn_aft._net import TransferNet
+from sklearn_aft._optim import SparseDenseAdam
 from sklearn_aft.registry import get_student, get_teacher, get_transfer
 from sklearn_aft.students.base import student_traits
+from sklearn_aft.students.static import check_texts_input
 from sklearn_aft.teachers.cache import embed
 from sklearn_aft.transfer import NoTransfer
 
@@ -161,18 +163,19 @@ class BaseAFT(BaseEstimator):
         start = prefix + "__"
         return {k[len(start) :]: v for k, v in vars(self).items() if k.startswith(start)}
 
-    def _check_params(self) -> tuple[type, type | torch.nn.Module]:
+    def _check_params(self, X=None) -> tuple[type, type | torch.nn.Module]:
         """Every parameter, before any work: the declared constraints (``_parameter_constraints``, the names
         of the transfer method and the student, then their declarations for ``transfer__*`` and
         ``module__*``) and the rules that join two parameters. Each failure is an ``InvalidParameterError``.
-        Returns the transfer method's class and the student (a class, or the instance given)."""
+        Returns the transfer method's class and the student (a class, or the instance given); ``module="auto"``
+        looks at X (raw texts take the static student)."""
         unknown = [k for k in self._extra_param_names() if not _is_prefixed(k)]
         if unknown:
             raise self._unknown_params_error(unknown)
         self._validate_params()
         transfer_cls = get_transfer(self.transfer)
         student_cls = (
-            self.module if isinstance(self.module, torch.nn.Module) else get_student(self._module_name(transfer_cls))
+            self.module if isinstance(self.module, torch.nn.Module) else get_student(self._module_name(transfer_cls, X))
         )
         owner = type(self).__name__
         transfer_cls.check_params(self._params_for("transfer"), owner=owner, prefix="transfer__")
@@ -192,6 +195,13 @@ class BaseAFT(BaseEstimator):
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
         traits = student_traits(student)
+        if traits.input_kind == "text":  # raw texts: the built student tokenises them
+            texts = check_texts_input(X, type(self).__name__)
+            if len(texts) < (2 if reset else 1):
+                raise ValueError(
+                    f"{'fit' if reset else 'predict'} needs at least {2 if reset else 1} texts; got {len(texts)}"
+                )
+            return student.tokenize(texts) if isinstance(student, torch.nn.Module) else texts
         input_ndim, prepare = traits.input_ndim, traits.prepare_input
         if prepare is not None and getattr(X, "ndim", 2) > 2:
             X = prepare(np.asarray(X))  # images: no n_features_in_; the student checks layout, dtype and range
@@ -220,7 +230,9 @@ class BaseAFT(BaseEstimator):
                     f"{name}'s student takes numeric features, and X holds text ({error}). Vectorise it first, "
                     f"e.g. make_pipeline(TfidfVectorizer(), {name}(...)); for a table with text columns, "
                     "make_column_transformer((TfidfVectorizer(), 'text_column'), ...) in front of the estimator. "
-                    "A text teacher then takes the raw texts as teacher_input"
+                    "A text teacher then takes the raw texts as teacher_input. Or train the static student on the "
+                    f"raw texts: {name}(teacher=SentenceEmbedder()) (its table is distilled from the teacher), or "
+                    "module='static', module__source=<a model2vec or sentence-transformers folder>"
                 ) from error
         self._check_rank(X, input_ndim)
         return X
@@ -264,7 +276,7 @@ class BaseAFT(BaseEstimator):
         return embed(teacher, raw, memory=self.memory)
 
     def _fit(self, X, y, teacher_features, teacher_input):
-        transfer_cls, student_cls = self._check_params()
+        transfer_cls, student_cls = self._check_params(X)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if self.teacher is not None and teacher_features is not None:
@@ -276,12 +288,13 @@ class BaseAFT(BaseEstimator):
             raise ValueError("teacher_input is what the teacher embeds: it needs the teacher parameter to be set")
         X_raw = X
         X = self._validate_X(X, reset=True, student=student_cls)
-        y_train = self._prepare_targets(y, X.shape[0])
+        n_samples = _num_samples(X)
+        y_train = self._prepare_targets(y, n_samples)
         if self.teacher is not None and transfer_cls.requires_teacher:
-            teacher_features = self._teacher_features(X_raw, teacher_input, X.shape[0])
+            teacher_features = self._teacher_features(X_raw, teacher_input, n_samples)
         blocks = ()
         if teacher_features is not None:
-            teacher_features, blocks = validate_teacher_features(teacher_features, X.shape[0])
+            teacher_features, blocks = validate_teacher_features(teacher_features, n_samples)
         if not transfer_cls.requires_teacher:
             teacher_features, blocks = None, ()
         # The method that runs, decided once: without teacher features, the task loss alone.
@@ -291,13 +304,20 @@ class BaseAFT(BaseEstimator):
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            module = self._build_student(student_cls, X.shape[1])
+            module = self._build_student(student_cls, X.shape[1] if getattr(X, "ndim", 1) > 1 else None)
+            probe_X = X
+            if student_traits(module).input_kind == "text":
+                # the student's batches are token ids; what its input knows unaided is its frozen pooled view
+                X = module.tokenize(X)
+                probe_X = module.pooled(X)
             transfer = self._build_transfer(method_cls, module, X, blocks)
             transfer_targets = None
             uses_input = teacher_features is not None and transfer.uses_student_input
             auto_penalty = self._has_auto_penalty(module)
             transfer_set = teacher_features is not None and not complete_rows(y_train).all()
-            probe = self._probe_input(X, y_train, seed, transfer_set) if uses_input or auto_penalty else None
+            probe = None
+            if uses_input or auto_penalty:
+                probe = self._probe_input(probe_X, y_train, seed, transfer_set)
             if auto_penalty:
                 self._choose_penalty(module, probe, transfer_set)
             if teacher_features is not None:  # what the term compares the student with (e.g. a teacher head's logits)
@@ -339,13 +359,18 @@ class BaseAFT(BaseEstimator):
         self.teacher_blocks_ = blocks
         return self
 
-    def _build_student(self, student_cls, n_features: int) -> torch.nn.Module:
+    def _build_student(self, student_cls, n_features: int | None) -> torch.nn.Module:
         if isinstance(student_cls, torch.nn.Module):  # an instance: its weights are the initialisation
             return copy.deepcopy(student_cls)
         kwargs = self._params_for("module")
         accepted = inspect.signature(student_cls).parameters
-        for name, value in (("input_dim", n_features), ("output_dim", self._n_outputs()), ("task", self._task)):
-            if name in accepted and name not in kwargs:
+        given = (("input_dim", n_features), ("output_dim", self._n_outputs()), ("task", self._task))
+        if "source" in accepted and kwargs.get("source") is None:  # the static student: the teacher's model
+            given += (("source", self._teacher_source()),)
+        if "memory" in accepted:
+            given += (("memory", self.memory),)
+        for name, value in given:
+            if name in accepted and kwargs.get(name) is None:
                 kwargs[name] = value
         try:
             return student_cls(**kwargs)
@@ -353,6 +378,29 @@ class BaseAFT(BaseEstimator):
             raise
         except TypeError as exc:
             raise TypeError(f"could not build module={self.module!r} with module__ parameters {kwargs}: {exc}") from exc
+
+    def _has_text_source(self) -> bool:
+        """A table for the static student: ``module__source``, or a teacher with a model to distil."""
+        if getattr(self, "module__source", None) is not None:
+            return True
+        teacher = get_teacher(self.teacher)() if isinstance(self.teacher, str) else self.teacher
+        return hasattr(teacher, "static_source")
+
+    def _teacher_source(self):
+        """The folder of the text teacher's model, from which the static student's table is distilled."""
+        teacher = self.teacher
+        if teacher is None:
+            return None
+        if isinstance(teacher, str):
+            teacher = get_teacher(teacher)()
+        source = getattr(teacher, "static_source", None)
+        if source is None:
+            raise InvalidParameterError(
+                f"the static student takes its token table from a text teacher's model, and the teacher "
+                f"{type(teacher).__name__} has none to distil (no static_source()). Pass module__source=<a model2vec "
+                "or sentence-transformers folder>, or use teacher=SentenceEmbedder(...)"
+            )
+        return source()
 
     def _build_transfer(self, method_cls, module, X, blocks):
         """The transfer method for this student and these teacher blocks (``NoTransfer`` without a teacher)."""
@@ -379,9 +427,12 @@ class BaseAFT(BaseEstimator):
                 f"transfer={self.transfer!r} does not accept transfer__ parameters {params}: {exc}"
             ) from exc
 
-    def _module_name(self, transfer_cls):
-        """``module="auto"``: the student the transfer method asks for (linear, or the MLP for feature methods)."""
+    def _module_name(self, transfer_cls, X=None):
+        """``module="auto"``: the static student for raw texts, else the student the transfer method asks for
+        (linear, or the MLP for feature methods)."""
         if isinstance(self.module, str) and self.module == "auto":
+            if X is not None and holds_raw_texts(X) and self._has_text_source():
+                return "static"
             return getattr(transfer_cls, "default_student", "mlp")
         return self.module
 
@@ -409,11 +460,14 @@ class BaseAFT(BaseEstimator):
 
     def _resolve_optimizer(self, module, n_rows: int) -> tuple[type, bool]:
         """The optimizer class, and whether it trains on the whole training set as one batch (L-BFGS)."""
+        traits = student_traits(module)
         if self.optimizer == "auto":
-            full = student_traits(module).full_batch and n_rows <= FULL_BATCH_MAX_ROWS and self.accelerator is None
+            full = traits.full_batch and n_rows <= FULL_BATCH_MAX_ROWS and self.accelerator is None
             optimizer = torch.optim.LBFGS if full else torch.optim.Adam
         else:
             optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        if optimizer is torch.optim.Adam and traits.sparse_gradients:  # Adam refuses sparse gradients
+            optimizer = SparseDenseAdam
         return optimizer, issubclass(optimizer, torch.optim.LBFGS)
 
     def _n_epochs(self, dataset: TransferDataset, full_batch: bool = False) -> int:
@@ -431,7 +485,9 @@ class BaseAFT(BaseEstimator):
         if self.verbose and self.verbose > 1:  # per batch: noise at one line per phase and epoch
             callbacks.append(("progress_bar", ProgressBar()))
         prefixed = {k: v for k, v in vars(self).items() if k.startswith(("optimizer__", "iterator_", "callbacks__"))}
-        lr = _DEFAULT_LR.get(optimizer, 1e-3) if self.lr == "auto" else self.lr
+        lr = self.lr
+        if lr == "auto":
+            lr = _DEFAULT_LR.get(optimizer, student_traits(module).default_lr or 1e-3)
         labeled_fraction = self.labeled_fraction
         if full_batch:  # one batch of every row per epoch; L-BFGS's line search, a few iterations per epoch
             prefixed = {

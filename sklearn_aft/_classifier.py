@@ -108,8 +108,11 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
 
     Parameters
     ----------
-    module : "auto", "linear", "mlp", "timm", nn.Module class or nn.Module instance, default="auto"
-        The student. ``"auto"`` takes the one the transfer method names: ``"linear"`` for
+    module : "auto", "linear", "mlp", "static", "timm", nn.Module class or nn.Module instance, default="auto"
+        The student. ``"auto"`` on raw texts (a list, 1-D array or Series of str) with a text teacher or
+        ``module__source`` takes ``"static"`` (:class:`~sklearn_aft.students.StaticStudent`: a token table
+        distilled from the teacher's model, mean-pooled, then a head; ``docs/static.md``); otherwise the one
+        the transfer method names: ``"linear"`` for
         ``"stacked_kd"`` and ``"none"``, ``"mlp"`` for the methods that compare hidden features
         (``"aft"``, ``"aft_feature"``, ``"fitnet"``, ...) and for ``"kd"`` and ``"task_oriented"``.
         Its ``forward(X)`` must return ``(output, features)``. Classes (and registered

@@ -19,7 +19,7 @@ from sklearn_aft._labels import labeled_rows
 
 
 class TransferDataset(Dataset):
-    """Rows of ``X`` (dense float32, uint8 images, or CSR), optional targets ``y`` and transfer targets
+    """Rows of ``X`` (dense float32, uint8 images, CSR, or tokenised texts), optional targets ``y`` and transfer targets
     (what the transfer method's :meth:`~sklearn_aft.transfer.TransferMethod.fit_targets` made of the teacher
     features).
 
@@ -50,7 +50,9 @@ class TransferDataset(Dataset):
     def __getitems__(self, indices) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         idx = np.asarray(indices)
         rows = self.X[idx]
-        if sp.issparse(rows) and self.sparse_batches:
+        if hasattr(rows, "batch"):  # tokenised texts (TokenizedTexts): ids and offsets for an EmbeddingBag
+            X = {"X": rows.batch()}
+        elif sp.issparse(rows) and self.sparse_batches:
             X = {"X": _sparse_tensor(rows)}
         else:
             if sp.issparse(rows):

@@ -22,6 +22,20 @@ def holds_text(X) -> bool:
     return any(isinstance(v, str) for v in values.ravel()[:1000])
 
 
+def holds_raw_texts(X) -> bool:
+    """Whether X is a 1-D sequence of texts (list, tuple, 1-D array or Series of str): the static student's
+    input, which ``module="auto"`` routes to it."""
+    if isinstance(X, str) or sp.issparse(X) or hasattr(X, "columns"):
+        return False
+    if hasattr(X, "ndim") and X.ndim != 1:
+        return False
+    try:
+        head = list(X[:100] if not hasattr(X, "iloc") else X.iloc[:100])
+    except (IndexError, KeyError, TypeError):
+        return False
+    return any(isinstance(value, str) for value in head)
+
+
 def check_text_teacher_input(teacher, raw, given: bool, estimator: str) -> None:
     """A text teacher handed a numeric matrix (e.g. a TfidfVectorizer's output in a pipeline) would fail
     deep inside its library: say what happened and how to route the raw texts."""

@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-cache", action="store_true", help="embed without the cache")
     demo.add_argument("--no-plot", action="store_true", help="do not write the plot")
+    demo.add_argument(
+        "--no-static", action="store_true", help="skip the static student on raw texts (distilled from the teacher)"
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
 
     export = commands.add_parser(
@@ -78,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--sample gives rows of it; with --sample the graph is checked against the model on them.",
     )
     export.add_argument("model", help="the fitted model file (.pkl, .joblib)")
-    export.add_argument("output", help="the .onnx file to write")
+    export.add_argument(
+        "output", help="the .onnx file to write (a folder for the static text student: a model2vec pipeline)"
+    )
     export.add_argument(
         "--sample",
         default=None,
@@ -105,6 +110,18 @@ def _export(model_path: str, output: str, sample: str | None, zipmap: bool) -> N
             f"{model_path} holds a {type(model).__name__}, not an sklearn-aft estimator or a pipeline ending in one"
         )
     final.trim_for_prediction()
+    from .export import is_static, to_static_pipeline
+
+    if is_static(final):  # raw texts in: a model2vec folder with the tokenizer, served with numpy
+        sample_texts = Path(sample).read_text(encoding="utf-8").splitlines() if sample is not None else None
+        to_static_pipeline(final, output, X_sample=sample_texts)
+        size = sum(f.stat().st_size for f in Path(output).rglob("*") if f.is_file())
+        print(
+            f"wrote the folder {output} ({size / 1e6:.2f} MB; model2vec StaticModelPipeline: load it with "
+            "model2vec.inference.StaticModelPipeline.from_pretrained, numpy and tokenizers only), checked on "
+            f"{len(sample_texts) if sample_texts else 4} texts"
+        )
+        return
     X_sample = None
     if sample is not None:
         if sample.endswith(".npy"):
@@ -170,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_samples=args.max_samples,
             cache_dir=False if args.no_cache else args.cache_dir,
             plot=not args.no_plot,
+            static=not args.no_static,
             progress=not args.quiet,
         )
     except (ValueError, ImportError, FileNotFoundError) as exc:  # user errors: one line, no traceback

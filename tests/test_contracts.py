@@ -93,7 +93,7 @@ def test_a_plugin_method_declares_its_constraints_and_inherits_the_base_ones(toy
 def test_student_traits_fill_the_contract_defaults_for_any_module():
     plain = student_traits(nn.Linear)
     assert (plain.input_ndim, plain.accepts_sparse, plain.full_batch, plain.prepare_input) == (None, False, False, None)
-    assert student_traits(Linear) == student_traits(Linear).__class__(2, True, True, None, None)
+    assert student_traits(Linear) == student_traits(Linear).__class__(2, True, True, None, None, "array", False, None)
     assert student_traits(MLP(input_dim=3, output_dim=2, hidden_sizes=(5,))).feature_dim == 5
     assert student_traits(TimmStudent).input_ndim == 4 and student_traits(TimmStudent).prepare_input is not None
     assert all(issubclass(cls, Student) for cls in (Linear, MLP, TimmStudent))

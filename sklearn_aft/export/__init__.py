@@ -37,6 +37,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from sklearn_aft._classifier import AFTClassifier
 from sklearn_aft._regressor import AFTRegressor
 from sklearn_aft.export._converters import TARGET_OPSET, OnnxExportError, student_layers
+from sklearn_aft.export._static import is_static, to_static_pipeline
 from sklearn_aft.export._text import TEXT_LOCALE, UNICODE_TOKENS, _text_options, mend_text_graph
 from sklearn_aft.export._torch import _export_torch_student
 
@@ -49,6 +50,7 @@ __all__ = [
     "input_feed",
     "student_layers",
     "to_onnx",
+    "to_static_pipeline",
 ]
 
 
@@ -119,6 +121,12 @@ def to_onnx(
     final = _final_step(model)
     if isinstance(final, (AFTClassifier, AFTRegressor)):
         check_is_fitted(final, "net_")
+        if is_static(final):
+            raise OnnxExportError(
+                "the static text student is served as a model2vec folder, not ONNX (its tokenizer is part of it): "
+                "sklearn_aft.export.to_static_pipeline(model, folder), or `sklearn-aft export model.joblib folder`; "
+                "load it with model2vec.inference.StaticModelPipeline.from_pretrained(folder), numpy only"
+            )
     # The model's own predictions on the sample, first: bad rows (NaN, another width, no rows) get the model's
     # error rather than onnxruntime's, and the check below compares against them.
     expected = None if X_sample is None or not hasattr(model, "predict") else model.predict(X_sample)

@@ -51,6 +51,15 @@ class Student(DeclaredParameters, nn.Module):
         Width of the features; None has the estimators measure it with one forward pass on two rows.
     prepare_input : callable or None
         A static method ``prepare_input(X) -> X`` that checks and lays out input of rank above 2.
+    input_kind : {"array", "text"}
+        ``"text"``: X is raw texts, which the estimators check and hand to the built student's
+        ``tokenize(texts)``; its result is what the batches are cut from, and the student's ``pooled(tokens)``
+        is the frozen view of them that the input probe of ``stacked_kd`` reads.
+    sparse_gradients : bool
+        Some parameters get sparse gradients (an embedding table): Adam becomes
+        :class:`~sklearn_aft._optim.SparseDenseAdam`.
+    default_lr : float or None
+        The learning rate of ``lr="auto"`` with Adam (None: 1e-3).
 
     Examples
     --------
@@ -76,6 +85,9 @@ class Student(DeclaredParameters, nn.Module):
     full_batch: bool = False
     feature_dim: int | None = None
     prepare_input: Callable[[np.ndarray], np.ndarray] | None = None
+    input_kind: str = "array"
+    sparse_gradients: bool = False
+    default_lr: float | None = None
 
     def penalty(self) -> torch.Tensor | None:
         """A term added to the training loss, divided by the number of training rows (None: no term)."""
@@ -95,6 +107,9 @@ class StudentTraits:
     full_batch: bool
     feature_dim: int | None
     prepare_input: Callable[[np.ndarray], np.ndarray] | None
+    input_kind: str
+    sparse_gradients: bool
+    default_lr: float | None
 
 
 def student_traits(student: type | nn.Module) -> StudentTraits:

@@ -137,6 +137,10 @@ class SentenceEmbedder(BaseTeacher):
         stats = sorted((str(f.relative_to(folder)), f.stat().st_mtime_ns, f.stat().st_size) for f in folder.rglob("*"))
         return f"{path}|{joblib.hash(stats)}"
 
+    def static_source(self) -> str:
+        """The model's folder, from which the static student (``module="static"``) distils its token table."""
+        return self._model_path()
+
     def load_model(self):
         from sentence_transformers import SentenceTransformer
 
