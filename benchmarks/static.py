@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from _data import CACHE_DIR, FINE, SST5, load_text_dataset, teacher_features  # noqa: I001
-from baselines import BUDGETS, labeled_rows
+from baselines import BUDGETS, _row, labeled_rows
 from joblib import Parallel, delayed
 
 RESULTS = Path(__file__).parent / "results"
@@ -140,17 +140,9 @@ def run_one(name: str, budget, seed: int, unlabeled: bool, which: str) -> dict:
             clf.fit(s["texts"], y_marked if unlabeled else y, teacher_features=s["F"])
             pred = clf.predict(s["texts_te"])
     seconds = time.perf_counter() - start
-    y_te = s["y_te"]
-    return {
-        "dataset": name,
-        "labels": budget,
-        "seed": seed,
-        "unlabeled": unlabeled,
-        "model": which,
-        "accuracy": float(np.mean(pred == y_te)),
-        "macro_f1": float(f1_score(y_te, pred, average="macro")),
-        "fit_seconds": float(seconds),
-    }
+    row = _row(name, budget, seed, unlabeled, which, np.mean(pred == s["y_te"]), seconds)
+    row["macro_f1"] = float(f1_score(s["y_te"], pred, average="macro"))
+    return row
 
 
 def run_regression(budget: int, seed: int, which: str) -> dict:

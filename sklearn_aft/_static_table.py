@@ -134,8 +134,15 @@ def _distill(path: str, folder_key: str, pca_dims: int | None) -> tuple[np.ndarr
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sklearn_aft.teachers.sentence import _quiet_loading
 
-    with _quiet_loading(False), _no_progress_bars():
-        model = distill(model_name=path, pca_dims=pca_dims)
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # transformers' load report of the teacher's checkpoint
+    try:
+        with _quiet_loading(False), _no_progress_bars():
+            model = distill(model_name=path, pca_dims=pca_dims)
+    finally:
+        hf_logging.set_verbosity(verbosity)
     return np.asarray(model.embedding, dtype=np.float32), model.tokenizer.to_str()
 
 
