@@ -132,9 +132,9 @@ def _distill(path: str, folder_key: str, pca_dims: int | None) -> tuple[np.ndarr
             "pip install 'model2vec[distill]' (or sklearn-aft[text]); or pass module__source=<a model2vec folder>"
         ) from exc
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sklearn_aft.teachers.sentence import _quiet_loading
-
     from transformers.utils import logging as hf_logging
+
+    from sklearn_aft.teachers.sentence import _quiet_loading
 
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # transformers' load report of the teacher's checkpoint
