@@ -50,6 +50,9 @@ STATIC = {
     "static aft_feature": {"transfer": "aft_feature"},
     "static kd": {"transfer": "kd"},
     "static kd+aft_feature": {"transfer": "combined", "transfer__terms": {"kd": 1.0, "aft_feature": 1.0}},
+    # the feature term is about 1/300 of kd's on unit-norm features: scaled to matter
+    "static aft_feature b=300": {"transfer": "aft_feature", "transfer__beta": 300.0},
+    "static kd+300 aft_feature": {"transfer": "combined", "transfer__terms": {"kd": 1.0, "aft_feature": 300.0}},
     "static hybrid": {"module__ngram_buckets": 2**18, "optimizer__param_groups": [("ngrams.*", {"lr": 0.05})]},
     "static lr=1e-2": {"lr": 1e-2},
 }

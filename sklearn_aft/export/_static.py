@@ -63,6 +63,11 @@ def to_static_pipeline(model, path=None, *, X_sample=None, check: bool = True):
             f"{type(model.net_.module_).__name__}: use sklearn_aft.export.to_onnx"
         )
     student: StaticStudent = model.net_.module_
+    if student.ngrams is not None:
+        raise TypeError(
+            "the hybrid static student (module__ngram_buckets > 0) has an n-gram part that a model2vec folder cannot "
+            "hold: serve its pickle (trim_for_prediction() first), or fit with module__ngram_buckets=0"
+        )
     table = student.embedding.weight.detach().cpu().numpy()[: student.pad_id].astype(np.float32)
     static = StaticModel(
         vectors=table,
