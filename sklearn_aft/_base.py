@@ -195,13 +195,13 @@ class BaseAFT(BaseEstimator):
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
         traits = student_traits(student)
-        if traits.input_kind == "text":  # raw texts: the built student tokenises them
+        if traits.input_kind == "text":  # raw texts: the built student checks and tokenises them
+            if isinstance(student, torch.nn.Module):
+                return student.tokenize(X)
             texts = check_texts_input(X, type(self).__name__)
-            if len(texts) < (2 if reset else 1):
-                raise ValueError(
-                    f"{'fit' if reset else 'predict'} needs at least {2 if reset else 1} texts; got {len(texts)}"
-                )
-            return student.tokenize(texts) if isinstance(student, torch.nn.Module) else texts
+            if len(texts) < 2:
+                raise ValueError(f"fit needs at least 2 texts; got {len(texts)}")
+            return texts
         input_ndim, prepare = traits.input_ndim, traits.prepare_input
         if prepare is not None and getattr(X, "ndim", 2) > 2:
             X = prepare(np.asarray(X))  # images: no n_features_in_; the student checks layout, dtype and range

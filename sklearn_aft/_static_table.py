@@ -35,7 +35,6 @@ class StaticTable:
 
     vectors: np.ndarray
     tokenizer_json: str
-    source: str
 
     @property
     def dim(self) -> int:
@@ -106,7 +105,7 @@ def load_static_table(source, *, pca_dims: int | None = 256, memory=None) -> Sta
             if location is not None:
                 distil = joblib.Memory(location.parent / "sklearn_aft_static_tables", verbose=0).cache(_distill)
             vectors, tokenizer_json = distil(str(path), key[0], pca_dims)
-        _TABLES[key] = StaticTable(np.asarray(vectors, dtype=np.float32), tokenizer_json, str(path))
+        _TABLES[key] = StaticTable(np.asarray(vectors, dtype=np.float32), tokenizer_json)
     return _TABLES[key]
 
 

@@ -21,6 +21,7 @@ from sklearn_aft._constraints import Integral, InvalidParameterError, Number, Re
 from sklearn_aft._static_table import StaticTable, load_static_table
 from sklearn_aft.registry import register_student
 from sklearn_aft.students.base import Student
+from sklearn_aft.teachers.base import as_1d_sequence
 
 #: What ``module="static"`` needs when neither ``module__source`` nor a text teacher names a model.
 NO_SOURCE = (
@@ -71,18 +72,7 @@ class TokenizedTexts:
 
 def check_texts_input(X, owner: str) -> list[str]:
     """X as a list of str (list, tuple, 1-D array, Series or one-column frame); a clear error otherwise."""
-    if hasattr(X, "columns"):  # a DataFrame
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"{owner} takes one column of texts; X has {X.shape[1]} columns. For a table, put the text "
-                "column through StaticEmbedder or TfidfVectorizer in a ColumnTransformer"
-            )
-        X = X.iloc[:, 0]
-    if isinstance(X, str):
-        raise TypeError(f"{owner} takes a sequence of texts, got one str: wrap it in a list")
-    if hasattr(X, "ndim") and getattr(X, "ndim", 1) != 1 and not (X.ndim == 2 and X.shape[1] == 1):
-        raise ValueError(f"{owner} takes a 1-D sequence of texts; X has shape {X.shape}")
-    values = list(np.asarray(X, dtype=object).ravel()) if hasattr(X, "ndim") or hasattr(X, "iloc") else list(X)
+    values = list(as_1d_sequence(X, name=owner, kind="texts"))
     for i, text in enumerate(values):
         if not isinstance(text, str):
             missing = text is None or (isinstance(text, float) and np.isnan(text))

@@ -262,10 +262,11 @@ class MixedPrecisionMixin:
         return torch.bfloat16 if self.amp and self._device.startswith("cuda") else None
 
 
-def as_1d_sequence(X, *, name: str) -> Sequence:
+def as_1d_sequence(X, *, name: str, kind: str = "inputs") -> Sequence:
     """Raw inputs as a 1-D sequence: a list, 1-D array, Series, or a single-column frame / 2-D array.
 
-    For a teacher's ``validate_input``; errors name the teacher (``name``).
+    For a teacher's ``validate_input`` (and the static student's texts); errors name the owner (``name``) and what
+    it takes (``kind``).
 
     Examples
     --------
@@ -276,19 +277,19 @@ def as_1d_sequence(X, *, name: str) -> Sequence:
     """
     if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # pandas DataFrame
         if X.shape[1] != 1:
-            raise ValueError(f"{name} takes one column of inputs; got a DataFrame with {X.shape[1]} columns")
+            raise ValueError(f"{name} takes one column of {kind}; got a DataFrame with {X.shape[1]} columns")
         X = X.iloc[:, 0]
     if hasattr(X, "to_numpy"):  # pandas Series
         X = X.to_numpy()
     if isinstance(X, (str, bytes)):
-        raise TypeError(f"{name} takes a sequence of inputs, got a single {type(X).__name__}; wrap it in a list")
+        raise TypeError(f"{name} takes a sequence of {kind}, got a single {type(X).__name__}; wrap it in a list")
     if isinstance(X, np.ndarray):
         if X.ndim == 2 and X.shape[1] == 1:
             X = X[:, 0]
         elif X.ndim != 1:
-            raise ValueError(f"{name} takes a 1-D sequence of inputs; got an array of shape {X.shape}")
+            raise ValueError(f"{name} takes a 1-D sequence of {kind}; got an array of shape {X.shape}")
     elif not hasattr(X, "__len__") or not hasattr(X, "__getitem__"):
-        raise TypeError(f"{name} takes a sequence of inputs (list, array, Series), got {type(X).__name__}")
+        raise TypeError(f"{name} takes a sequence of {kind} (list, array, Series), got {type(X).__name__}")
     if len(X) == 0:
         raise ValueError(f"{name} got empty input (0 samples); give at least one")
     return X
