@@ -209,6 +209,22 @@ def test_the_hybrid_adds_ngrams_and_is_not_exported_as_a_folder(trec, minilm):
         to_static_pipeline(clf)
 
 
+def test_frozen_table_with_a_hidden_layer_exports_the_same(trec, minilm, tmp_path):
+    from sklearn_aft.export import to_static_pipeline
+
+    texts, y = trec["texts"][:200], trec["y"][:200]
+    clf = AFTClassifier(
+        module="static", module__source=minilm, module__freeze=True, module__hidden_sizes=(32,), max_epochs=3
+    ).fit(texts, y)
+    student = clf.net_.module_
+    start = StaticStudent(output_dim=2, source=minilm).embedding.weight.detach().numpy()
+    np.testing.assert_array_equal(student.embedding.weight.detach().numpy(), start)  # the table stayed frozen
+    assert student.body[0].out_features == 32
+    # the hidden layer goes into the model2vec head (ReLU between layers), checked within 1e-4 on these texts
+    served = to_static_pipeline(clf, tmp_path / "mlp", X_sample=trec["texts_te"][:50])
+    assert len(served.head.layers) == 2
+
+
 def test_cli_exports_a_folder(fitted, tmp_path):
     import joblib
 
