@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from _data import cifar_teacher_features, load_cifar10_subset  # noqa: I001
+from _student import student_outputs  # noqa: I001
 from joblib import Parallel, delayed
 from skorch.callbacks import Callback
 
@@ -63,10 +64,8 @@ class ValidationCurve(Callback):
         self.X, self.y = X, y
 
     def on_epoch_end(self, net, **kwargs):
-        from sklearn_aft._data import TransferDataset
-
-        proba = net.predict_proba(TransferDataset(self.X))
-        net.history.record("valid_acc", float((proba.argmax(1) == self.y).mean()))
+        scores = student_outputs(net, self.X)
+        net.history.record("valid_acc", float((scores.argmax(1) == self.y).mean()))
 
 
 def student_params(args, method: str, extra: dict | None = None) -> dict:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from _data import DATASETS, load_text_dataset, teacher_features  # noqa: I001
+from _student import student_outputs  # noqa: I001
 from joblib import Parallel, delayed
 from skorch.callbacks import Callback
 
@@ -79,12 +80,10 @@ class AccuracyAt(Callback):
         self.epochs, self.X, self.y, self.classes = set(epochs), X, y, classes
 
     def on_epoch_end(self, net, **kwargs):
-        from sklearn_aft._data import TransferDataset
-
         epoch = len(net.history)
         if epoch in self.epochs:
-            proba = net.predict_proba(TransferDataset(self.X))
-            net.history.record("test_acc", float((self.classes[proba.argmax(1)] == self.y).mean()))
+            scores = student_outputs(net, self.X)
+            net.history.record("test_acc", float((self.classes[scores.argmax(1)] == self.y).mean()))
 
 
 def make_split(y, n_labels, seed):
