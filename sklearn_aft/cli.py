@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--sample",
         default=None,
-        help="rows of the input: a .npy array, or a text file of one text per line",
+        help="rows of the input: a .npy array, a .csv table (for a pipeline on DataFrame columns), or a text file "
+        "of one text per line",
     )
     export.add_argument("--zipmap", action="store_true", help="classifier probabilities as {class: p} maps")
 
@@ -103,7 +104,7 @@ def _export(model_path: str, output: str, sample: str | None, zipmap: bool) -> N
 
     from .export import _final_step, to_onnx
 
-    model = joblib.load(model_path)
+    model = _load_model(model_path, joblib)
     final = _final_step(model)
     if not hasattr(final, "trim_for_prediction"):
         raise ValueError(
@@ -126,6 +127,10 @@ def _export(model_path: str, output: str, sample: str | None, zipmap: bool) -> N
     if sample is not None:
         if sample.endswith(".npy"):
             X_sample = np.load(sample, allow_pickle=False)
+        elif sample.endswith((".csv", ".csv.gz")):  # the rows of a table pipeline: one graph input per column
+            import pandas as pd
+
+            X_sample = pd.read_csv(sample)
         else:
             X_sample = np.array(Path(sample).read_text(encoding="utf-8").splitlines(), dtype=object)
     options = {} if not hasattr(final, "classes_") else {id(final): {"zipmap": zipmap}}
@@ -135,6 +140,23 @@ def _export(model_path: str, output: str, sample: str | None, zipmap: bool) -> N
     inputs = ", ".join(i.name for i in onx.graph.input)
     outputs = ", ".join(o.name for o in onx.graph.output)
     print(f"wrote {output} ({size / 1e6:.2f} MB; inputs: {inputs}; outputs: {outputs}){checked}")
+
+
+def _load_model(model_path: str, joblib):
+    """The unpickled model; a file that is not a readable pickle or joblib dump raises ``ValueError``."""
+    from pathlib import Path
+
+    if not Path(model_path).is_file():
+        raise FileNotFoundError(f"no model file {model_path}")
+    try:
+        return joblib.load(model_path)
+    except ImportError as exc:  # pickled with a package this environment lacks
+        raise ImportError(f"cannot load {model_path}: {exc}") from exc
+    except Exception as exc:  # a damaged file fails anywhere in pickle (KeyError, EOFError, UnpicklingError...)
+        raise ValueError(
+            f"cannot read {model_path}: not a pickle or joblib file, or a truncated or damaged one "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())})"
+        ) from exc
 
 
 def _version() -> str:

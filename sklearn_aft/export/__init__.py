@@ -38,7 +38,16 @@ from sklearn_aft._classifier import AFTClassifier
 from sklearn_aft._regressor import AFTRegressor
 from sklearn_aft.export._converters import TARGET_OPSET, OnnxExportError, student_layers
 from sklearn_aft.export._static import is_static, to_static_pipeline
-from sklearn_aft.export._text import TEXT_LOCALE, UNICODE_TOKENS, _text_options, mend_text_graph
+from sklearn_aft.export._tables import column_feed, frame_types, is_frame, prune_unused_inputs
+from sklearn_aft.export._text import (
+    _VECTORIZERS,
+    TEXT_LOCALE,
+    UNICODE_TOKENS,
+    _find_steps,
+    _text_options,
+    mend_text_graph,
+    text_mismatch_hint,
+)
 from sklearn_aft.export._torch import _export_torch_student
 
 __all__ = [
@@ -80,7 +89,10 @@ def to_onnx(
     X_sample : array-like, sparse matrix or DataFrame, default=None
         A few rows of the model's input, from which the input types are guessed (strings for text, one input
         per column of a DataFrame), and on which the graph is checked. None: :func:`guess_initial_types`,
-        and no check. Required for a torch student (the export traces it on these rows).
+        and no check. Required for a torch student (the export traces it on these rows). A DataFrame gives
+        one ``(n, 1)`` input per column that the model reads, named as the column: text and category columns
+        (pandas ``str``, ``string``, ``category``, object) as strings, float and boolean columns as float32,
+        integer columns as int64; :func:`input_feed` casts a frame so for onnxruntime.
     path : str or Path, default=None
         Where to write the ``.onnx`` file; None returns the model only.
     initial_types : list of (name, type), default=None
@@ -138,6 +150,9 @@ def to_onnx(
         if hasattr(X_sample, "toarray"):  # sparse: the graph takes the rows dense
             X_sample = X_sample.toarray()
         X_sample = _texts_as_objects(X_sample)
+        from_frame = initial_types is None and is_frame(X_sample)
+        if from_frame:  # typed here: skl2onnx fails on pandas' string dtypes, onnxruntime on float64 imputers
+            initial_types = frame_types(_model_columns(model, X_sample))
         try:
             onx = _skl2onnx_to_onnx(
                 model,
@@ -156,9 +171,11 @@ def to_onnx(
                     f"skl2onnx.update_registered_converter, or run that step outside the graph ({error})"
                 ) from error
             raise
+        if from_frame:
+            prune_unused_inputs(onx)
     mend_text_graph(onx, model)
     if check and X_sample is not None:
-        _check_parity(model, onx, X_sample, expected)
+        _check_parity(model, onx, X_sample, expected, options)
     if path is not None:
         Path(path).write_bytes(onx.SerializeToString())
     return onx
@@ -186,6 +203,11 @@ def input_feed(onx, X) -> dict:
     """The onnxruntime inputs of ``onx`` for the rows of X: one array for a single input (strings as a
     column of objects, numbers as float32 or int64), one column per input for a DataFrame.
 
+    A DataFrame's columns are cast as the graph's inputs are typed (see :func:`to_onnx`): a ``(n, 1)`` array
+    of Python strings per text or category column (pandas ``str``, ``string``, ``category`` or object;
+    missing values become ``""``), of float32 per float column (missing values stay NaN), of int64 per
+    integer column. Columns that the graph does not take are left out.
+
     Examples
     --------
     >>> import numpy as np
@@ -206,8 +228,11 @@ def input_feed(onx, X) -> dict:
             return values.astype(object)
         return values.astype(helper.tensor_dtype_to_np_dtype(kinds[name]))
 
-    if hasattr(X, "columns") and len(inputs) > 1:
-        return {i.name: cast(np.asarray(X[i.name]).reshape(-1, 1), i.name) for i in inputs}
+    if is_frame(X) and (len(inputs) > 1 or inputs[0].name in X.columns):
+        missing = [i.name for i in inputs if i.name not in X.columns]
+        if missing:
+            raise ValueError(f"the graph takes the columns {sorted(kinds)}; the DataFrame lacks {missing}")
+        return {i.name: column_feed(X[i.name], kinds[i.name]) for i in inputs}
     if len(inputs) != 1:
         raise ValueError(f"the graph takes {len(inputs)} inputs {sorted(kinds)}; pass a DataFrame with those columns")
     name = inputs[0].name
@@ -222,7 +247,7 @@ def input_feed(onx, X) -> dict:
     return {name: cast(X, name)}
 
 
-def _check_parity(model, onx, X_sample, expected) -> None:
+def _check_parity(model, onx, X_sample, expected, options: dict | None = None) -> None:
     try:
         import onnxruntime as ort
     except ImportError:  # nothing to check with; the graph is still valid ONNX
@@ -243,7 +268,7 @@ def _check_parity(model, onx, X_sample, expected) -> None:
             differ = int(np.sum(~same))
             raise OnnxExportError(
                 f"the ONNX graph of {what} predicts other labels than the model on {differ} of {len(expected)} "
-                "sample rows (a text vectoriser's tokenizer or locale? see TEXT_LOCALE)"
+                f"sample rows{_why(model, X_sample, options)}"
             )
         if len(outputs) == 2 and hasattr(model, "predict_proba"):  # zipmap="columns": one output per class
             proba = outputs[1]
@@ -251,22 +276,57 @@ def _check_parity(model, onx, X_sample, expected) -> None:
                 proba = np.array([[row[c] for c in row] for row in proba])
             gap = float(np.max(np.abs(np.asarray(proba) - model.predict_proba(X_sample))))
             if gap > 1e-4:
-                raise OnnxExportError(f"the ONNX graph's probabilities differ from {what}'s by up to {gap:.2e}")
+                raise OnnxExportError(
+                    f"the ONNX graph's probabilities differ from {what}'s by up to {gap:.2e} (more than 1e-4)"
+                    f"{_why(model, X_sample, options)}"
+                )
     else:
         got = np.asarray(outputs[0], dtype=np.float64).reshape(len(np.asarray(outputs[0])), -1)
         expected = np.asarray(expected, dtype=np.float64).reshape(got.shape)
         gap = float(np.max(np.abs(got - expected) / np.maximum(np.abs(expected), 1.0)))
         if gap > 1e-4:
-            raise OnnxExportError(f"the ONNX graph's predictions differ from {what}'s by up to {gap:.2e} (relative)")
+            raise OnnxExportError(
+                f"the ONNX graph's predictions differ from {what}'s by up to {gap:.2e} (relative; more than 1e-4)"
+                f"{_why(model, X_sample, options)}"
+            )
+
+
+def _why(model, X_sample, options: dict | None) -> str:
+    """The likely cause of a difference, for the error message: what a text vectoriser's graph does otherwise
+    with the sample's texts and the option that changes it."""
+    if not _find_steps(model, _VECTORIZERS):
+        return ""
+    hint = text_mismatch_hint(model, X_sample, options)
+    if hint:
+        return f"; likely cause: {hint}"
+    return (
+        "; a text vectoriser's tokenizer or lower-casing may differ from Python's on these rows (see TEXT_LOCALE "
+        "and UNICODE_TOKENS in sklearn_aft.export; compare to_onnx(vectorizer, texts) with vectorizer.transform)"
+    )
 
 
 def _texts_as_objects(X):
-    """A list or a fixed-width unicode array of texts as an object array, the form skl2onnx reads as strings."""
+    """A list, a fixed-width unicode array or a pandas Series of texts as an object array, the form skl2onnx
+    reads as strings (it refuses pandas 3's string arrays)."""
     if isinstance(X, (list, tuple)) and X and isinstance(X[0], str):
         return np.asarray(X, dtype=object)
     if isinstance(X, np.ndarray) and X.dtype.kind == "U":
         return X.astype(object)
+    if not isinstance(X, np.ndarray) and not is_frame(X) and getattr(getattr(X, "dtype", None), "kind", "f") in "OSU":
+        return np.asarray(X, dtype=object)  # a Series of pandas' str or string dtype
     return X
+
+
+def _model_columns(model, frame):
+    """The sample frame's columns that the model was fitted on (all of them when it does not say)."""
+    first = model.steps[0][1] if isinstance(model, Pipeline) else model
+    names = getattr(first, "feature_names_in_", None)
+    if names is None:
+        return frame
+    absent = [c for c in names if c not in frame.columns]
+    if absent:
+        raise ValueError(f"X_sample lacks the columns {absent} that {type(first).__name__} was fitted on")
+    return frame[list(names)]
 
 
 def _unconvertible_step(model) -> str:

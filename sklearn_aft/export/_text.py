@@ -11,8 +11,9 @@ from sklearn_aft.export._converters import TARGET_OPSET
 
 #: The locale of text vectorisers' lower-casing (``StringNormalizer``) when the caller names none. skl2onnx
 #: takes the converting process's locale, which the serving process may lack (onnxruntime then refuses to
-#: load the graph); "C" exists everywhere and lower-cases ASCII. For other scripts pass
-#: ``options={TfidfVectorizer: {"locale": "en_US"}}``; :func:`to_onnx` checks the graph against X_sample.
+#: load the graph); "C" exists everywhere and lower-cases ASCII only. ``"C.UTF-8"`` lower-cases other scripts
+#: letter by letter (a final "Σ" becomes "σ", where Python writes "ς"); exact everywhere: texts lower-cased in
+#: Python and ``lowercase=False``. :func:`to_onnx` checks the graph against X_sample and names the cause.
 TEXT_LOCALE = "C"
 
 
@@ -196,3 +197,100 @@ def mend_text_graph(onx, model) -> None:
         _fix_sublinear_tf(onx)
     _complete_ngram_pool(onx, _find_steps(model, _VECTORIZERS))
     _fast_l2_rows(onx)
+
+
+# -- why a text graph differs: named in OnnxExportError ------------------------------------------------------
+#: Characters whose lower case Python takes from their context or writes as two: a per-letter lower-casing
+#: (a ``StringNormalizer`` with a UTF-8 locale) gives another token. "ΟΔΟΣ".lower() is "οδος" with a final
+#: sigma; the graph writes "οδοσ".
+_CONTEXT_CASED = frozenset("Σİ")
+_ASCII_ONLY_CLASSES = ("\\w", "\\W", "\\b", "\\B", "\\d", "\\D")
+
+
+def text_mismatch_hint(model, X_sample, options: dict | None) -> str:
+    """What in the sample's texts the graph of ``model`` tokenises otherwise than scikit-learn, and the option
+    that changes it; ``""`` when the model has no text vectoriser or nothing in the texts explains it."""
+    chosen = _text_options(model, options)
+    hints = []
+    for vectorizer in _find_steps(model, _VECTORIZERS):
+        texts = _texts_of(model, vectorizer, X_sample)
+        if not texts:
+            continue
+        name = type(vectorizer).__name__
+        where = f"{name}" + (f" on column {texts[0]!r}" if texts[0] is not None else "")
+        texts = texts[1]
+        settings = chosen.get(id(vectorizer), {})
+        if vectorizer.lowercase:
+            hints.extend(_case_hint(where, name, texts, settings.get("locale") or TEXT_LOCALE))
+        pattern = settings.get("tokenexp") or vectorizer.token_pattern
+        if pattern and any(c in pattern for c in _ASCII_ONLY_CLASSES):
+            rows = [t for t in texts if any(c.isalnum() and not c.isascii() for c in t)]
+            if rows:
+                letters = _examples(c for t in rows for c in t if c.isalnum() and not c.isascii())
+                hints.append(
+                    f"{where}: the graph's tokenizer (RE2) reads the pattern {pattern!r} with ASCII-only \\w, \\b and "
+                    f"\\d, and {len(rows)} of {len(texts)} sample texts hold other letters or digits ({letters}): "
+                    f"write the pattern with \\p{{L}}\\p{{N}}_, e.g. options={{{name}: "
+                    f"{{'tokenexp': {UNICODE_TOKENS!r}}}}} for scikit-learn's default token_pattern"
+                )
+    return "; ".join(hints)
+
+
+def _case_hint(where: str, name: str, texts: list, locale: str) -> list:
+    if locale.upper() in ("C", "POSIX"):
+        rows = [t for t in texts if any(not c.isascii() and c.lower() != c for c in t)]
+        if not rows:
+            return []
+        letters = _examples(c for t in rows for c in t if not c.isascii() and c.lower() != c)
+        return [
+            f"{where}: the graph lower-cases with locale {locale!r}, ASCII letters only, and {len(rows)} of "
+            f"{len(texts)} sample texts hold other upper-case letters ({letters}), which scikit-learn lower-cases: "
+            f"lower-case the texts in Python before the pipeline (when fitting and when serving) and set "
+            f"{name}(lowercase=False), or pass options={{{name}: {{'locale': 'C.UTF-8'}}}} where every serving "
+            "machine has that locale (it lower-cases letter by letter: a final 'Σ' becomes 'σ' where Python writes 'ς')"
+        ]
+    rows = [t for t in texts if "".join(c.lower() for c in t) != t.lower()]
+    if not rows:
+        return []
+    letters = _examples(c for t in rows for c in t if c in _CONTEXT_CASED or len(c.lower()) != 1)
+    return [
+        f"{where}: the graph lower-cases letter by letter (locale {locale!r}), and {len(rows)} of {len(texts)} "
+        f"sample texts hold letters whose lower case Python takes from the context ({letters}; a final 'Σ' is "
+        f"'ς'): lower-case the texts in Python before the pipeline (when fitting and when serving) and set "
+        f"{name}(lowercase=False)"
+    ]
+
+
+def _examples(chars, n: int = 5) -> str:
+    seen = list(dict.fromkeys(chars))
+    return ", ".join(repr(c) for c in seen[:n]) + (", ..." if len(seen) > n else "")
+
+
+def _texts_of(model, vectorizer, X):
+    """``(column or None, texts)`` that ``vectorizer`` reads of the model's input X, or None when a step before
+    it transforms them (or the input does not say)."""
+    if model is vectorizer:
+        column = None
+        if hasattr(X, "columns"):  # a one-column frame
+            column = X.columns[0]
+            X = X[column]
+        values = np.asarray(X, dtype=object).ravel()
+        return column, [v for v in values if isinstance(v, str)]
+    steps = getattr(model, "steps", None)
+    if steps:
+        return _texts_of(steps[0][1], vectorizer, X)
+    for _, step, columns in getattr(model, "transformers_", None) or []:
+        if isinstance(step, str) or not any(found is vectorizer for found in _find_steps(step, _VECTORIZERS)):
+            continue
+        try:
+            part = X[columns] if hasattr(X, "columns") else np.asarray(X)[:, columns]
+        except (KeyError, IndexError, TypeError):
+            return None
+        found = _texts_of(step, vectorizer, part)
+        if found:
+            return columns if isinstance(columns, str) else found[0], found[1]
+    for _, step in getattr(model, "transformer_list", None) or []:
+        found = _texts_of(step, vectorizer, X)
+        if found:
+            return found
+    return None
