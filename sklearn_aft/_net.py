@@ -3,18 +3,77 @@
 skorch keeps the training loop, callbacks, device handling and history; this subclass only changes
 what a batch means (a dict with the student input and, at fit time, the transfer method's targets), how the
 loss is computed (task loss on labeled rows + beta * transfer term on all rows) and how the
-optimizer groups the transfer method's own parameters.
+optimizer groups the transfer method's own parameters. One default callback, :class:`FiniteCheck`, stops a
+fit whose loss or parameters stop being finite (the estimators' transactional fit then keeps the last model).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import PassthroughScoring
+from skorch.callbacks import Callback, PassthroughScoring
 from skorch.utils import to_tensor
 
 from sklearn_aft._labels import known_torch
 from sklearn_aft.students.base import student_penalty
+
+
+def _diverged(what: str, net) -> FloatingPointError:
+    optimizer = net.optimizer.__name__ if isinstance(net.optimizer, type) else type(net.optimizer).__name__
+    lr = f"{net.lr:g}" if isinstance(net.lr, (int, float)) else repr(net.lr)
+    return FloatingPointError(
+        f"the student's training diverged: {what} (lr={lr}, optimizer {optimizer}). Lower the learning "
+        "rate (lr=..., or lr='auto'), scale the input features and teacher features (e.g. a StandardScaler in "
+        "front of the estimator), or clip the gradients with callbacks=[GradientNormClipping(gradient_clip_value="
+        "1.0)] from skorch.callbacks. A previously fitted model is left unchanged"
+    )
+
+
+class FiniteCheck(Callback):
+    """Stop a fit whose training loss or student parameters become NaN or infinite, with an error that says
+    how to fix it (``FloatingPointError``), rather than return a model that predicts NaN.
+
+    Per batch it reads the loss that skorch has already copied to the host for the history (a Python float:
+    no extra device synchronisation), so a diverging fit stops at the first non-finite batch rather than
+    training on NaN for the remaining epochs. The parameters are checked once at the end of training (the
+    last optimizer step can overflow with a finite loss before it; one synchronisation per fit). In a fit
+    over several processes (an accelerator) the per-process losses may differ, and a process that stopped
+    alone would leave the others waiting in their gradient all-reduce: there, the parameters (identical in
+    every process) are checked at the end of each epoch instead, so every process stops together.
+    """
+
+    def _distributed(self, net) -> bool:
+        accelerator = getattr(net, "accelerator", None)
+        return accelerator is not None and accelerator.num_processes > 1
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training or self._distributed(net):
+            return
+        loss = net.history[-1, "batches", -1, "train_loss"]
+        if not math.isfinite(loss):
+            epoch, batch_index = len(net.history), len(net.history[-1]["batches"])
+            raise _diverged(f"the training loss became {loss} at epoch {epoch}, batch {batch_index}", net)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self._distributed(net):
+            self._check_parameters(net, f"at epoch {len(net.history)}")
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self._check_parameters(net, "at the end of training")
+
+    def _check_parameters(self, net, when: str) -> None:
+        named = [*net.module_.named_parameters(), *net.module_.named_buffers()]
+        tensors = [(n, t) for n, t in named if t.is_floating_point() and t.numel()]
+        if not tensors:
+            return
+        device = tensors[0][1].device
+        finite = torch.stack([torch.isfinite(t.detach()).all().to(device) for _, t in tensors])
+        if bool(finite.all()):  # one synchronisation for every tensor
+            return
+        name = tensors[int((~finite).nonzero()[0])][0]
+        raise _diverged(f"the student's parameter {name!r} became NaN or infinite {when}", net)
 
 
 class TransferNet(NeuralNet):
@@ -45,6 +104,7 @@ class TransferNet(NeuralNet):
             callbacks.append((name, callback))
             if name == "train_loss":
                 callbacks += [(part, PassthroughScoring(name=part, on_train=True)) for part in parts]
+                callbacks.append(("finite_check", FiniteCheck()))  # before user callbacks see a NaN loss
         return callbacks
 
     def initialize_module(self):
