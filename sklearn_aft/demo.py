@@ -25,14 +25,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from skorch.callbacks import Callback
-from tqdm.auto import tqdm
+
+# Nothing here imports torch or skorch at import time: ``sklearn-aft demo --help`` reads this module's constants.
 
 DEMO_METHODS = ("none", "stacked_kd", "aft_feature", "aft", "kd", "task_oriented")
 BUNDLED_DATASETS = ("sms_spam",)
@@ -52,22 +53,71 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SKLEARN_AFT_CACHE", Path.home() / ".cache" / "sklearn-aft")).expanduser()
 
 
-class EpochProgress(Callback):
-    """A tqdm bar over the epochs of one fit (skorch's ``ProgressBar`` counts batches of one epoch)."""
+def _epoch_progress_class() -> type:
+    """``EpochProgress``, built on first use: it subclasses skorch's ``Callback``, and skorch imports torch."""
+    from skorch.callbacks import Callback
+    from tqdm.auto import tqdm
 
-    def __init__(self, desc: str):
-        self.desc = desc
+    class EpochProgress(Callback):
+        """A tqdm bar over the epochs of one fit (skorch's ``ProgressBar`` counts batches of one epoch)."""
 
-    def on_train_begin(self, net, **kwargs):
-        # disable=None: no bar when stderr is not a terminal (a log would get one line per redraw)
-        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", leave=False, disable=None, mininterval=0.5)
+        def __init__(self, desc: str):
+            self.desc = desc
 
-    def on_epoch_end(self, net, **kwargs):
-        self.bar_.update(1)
-        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3f}", refresh=False)
+        def on_train_begin(self, net, **kwargs):
+            # disable=None: no bar when stderr is not a terminal (a log would get one line per redraw)
+            self.bar_ = tqdm(
+                total=net.max_epochs, desc=self.desc, unit="epoch", leave=False, disable=None, mininterval=0.5
+            )
 
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
+        def on_epoch_end(self, net, **kwargs):
+            self.bar_.update(1)
+            self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3f}", refresh=False)
+
+        def on_train_end(self, net, **kwargs):
+            self.bar_.close()
+
+    EpochProgress.__module__, EpochProgress.__qualname__ = __name__, "EpochProgress"  # pickled by this name
+    return EpochProgress
+
+
+def __getattr__(name: str):
+    # ``sklearn_aft.demo.EpochProgress`` made on first access and kept (pickles of the demo's students find it here)
+    if name == "EpochProgress":
+        cls = globals()["EpochProgress"] = _epoch_progress_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _epoch_progress(desc: str):
+    """An ``EpochProgress`` callback (the class made on first use)."""
+    cls = globals().get("EpochProgress") or __getattr__("EpochProgress")
+    return cls(desc)
+
+
+def _demo_teacher(teacher, device: str, progress: bool):
+    """The demo's teacher: a clone on ``device``, its own progress bar only when ``progress`` and stderr is a terminal.
+
+    The teacher's bar (sentence-transformers' "Batches") draws whatever stderr is, so a log file would get one line
+    per redraw: it is asked for only when a person can see it.
+    """
+    from sklearn.base import clone
+
+    if teacher is None:
+        from .teachers import SentenceEmbedder
+
+        teacher = SentenceEmbedder(batch_size=64)
+    verbose = int(progress and _stderr_is_terminal())
+    params = teacher.get_params()
+    return clone(teacher).set_params(**{k: v for k, v in (("device", device), ("verbose", verbose)) if k in params})
+
+
+def _stderr_is_terminal() -> bool:
+    """Whether progress bars would reach a person (not a log file or a pipe)."""
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
 
 
 def load_demo_data(dataset: str, seed: int = 0, max_samples: int | None = None):
@@ -197,7 +247,6 @@ def run_demo(
     ...                 progress=False, echo=lambda *a: None)  # doctest: +SKIP
     """
     import sklearn
-    from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.pipeline import make_pipeline
@@ -210,13 +259,7 @@ def run_demo(
     for method in methods:
         get_transfer(method)  # unknown names fail before any work
     device = resolve_device(device)
-    if teacher is None:
-        from .teachers import SentenceEmbedder
-
-        teacher = SentenceEmbedder(batch_size=64)
-    teacher = clone(teacher).set_params(
-        **{k: v for k, v in (("device", device), ("verbose", int(progress))) if k in teacher.get_params()}
-    )
+    teacher = _demo_teacher(teacher, device, progress)
     memory = None if cache_dir is False else str(cache_dir or default_cache_dir())
     x_tr, y_tr, x_te, y_te = load_demo_data(dataset, seed=seed, max_samples=max_samples)
     labeled = _pick_labeled_rows(y_tr, labels, seed)
@@ -261,7 +304,7 @@ def run_demo(
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a class with fewer labeled rows than folds
-        cv_probe = LogisticRegressionCV(max_iter=1000).fit(f_tr[labeled], y_tr[labeled])
+        cv_probe = LogisticRegressionCV(max_iter=1000, **_lrcv_settings()).fit(f_tr[labeled], y_tr[labeled])
     pseudo = make_pipeline(_tfidf(), LogisticRegression(C=10.0, max_iter=1000))
     pseudo.fit(x_tr, np.where(labeled, y_tr, cv_probe.predict(f_tr)))
     pseudo_fit = time.perf_counter() - start
@@ -277,7 +320,7 @@ def run_demo(
             memory=memory,
             device=device,
             random_state=seed,
-            callbacks=[("progress", EpochProgress("static"))] if progress else None,
+            callbacks=[("progress", _epoch_progress("static"))] if progress else None,
         ).fit(list(x_tr), y_semi)
         fit_seconds = time.perf_counter() - start
         texts_te = list(x_te)
@@ -287,17 +330,31 @@ def run_demo(
 
     for method in methods:
         start = time.perf_counter()
-        with sklearn.config_context(enable_metadata_routing=True):  # routes teacher_input to the student
+        if method == "none":
+            # The plain student: the same TF-IDF (its vocabulary from every training text, as for the other
+            # students), the logistic regression on the labeled rows only. Given the unlabeled rows it would drop
+            # them, and say so; the demo knows, so it gives it the rows it learns from.
+            vectoriser = _tfidf().fit(x_tr)
             student = AFTClassifier(
-                transfer=method,
-                teacher=teacher,
-                memory=memory,
+                transfer="none",
                 device=device,
                 random_state=seed,
-                callbacks=[("progress", EpochProgress(method))] if progress else None,
-            ).set_fit_request(teacher_input=True)
-            pipe = make_pipeline(_tfidf(), student)
-            pipe.fit(x_tr, y_semi, teacher_input=x_tr)  # the teacher sees raw texts, the student TF-IDF
+                callbacks=[("progress", _epoch_progress(method))] if progress else None,
+            )
+            student.fit(vectoriser.transform([t for t, keep in zip(x_tr, labeled) if keep]), y_tr[labeled])
+            pipe = make_pipeline(vectoriser, student)
+        else:
+            with sklearn.config_context(enable_metadata_routing=True):  # routes teacher_input to the student
+                student = AFTClassifier(
+                    transfer=method,
+                    teacher=teacher,
+                    memory=memory,
+                    device=device,
+                    random_state=seed,
+                    callbacks=[("progress", _epoch_progress(method))] if progress else None,
+                ).set_fit_request(teacher_input=True)
+                pipe = make_pipeline(_tfidf(), student)
+                pipe.fit(x_tr, y_semi, teacher_input=x_tr)  # the teacher sees raw texts, the student TF-IDF
         fit_seconds = time.perf_counter() - start
         pred = pipe.predict(x_te)
         name = PLAIN if method == "none" else f"student + {method}" + (" (default)" if method == DEFAULT_METHOD else "")
@@ -352,16 +409,29 @@ def serving_report(pipe, texts, teacher_per_second: float) -> str:
         return session.run(["label"], input_feed(onx, rows))[0]
 
     rate = _throughput(predict, texts)
+    n_one = min(200, len(texts))  # a quick run may have fewer test texts
     start = time.perf_counter()
-    for i in range(200):
+    for i in range(n_one):
         predict(texts[i : i + 1])
-    one_row_ms = (time.perf_counter() - start) / 200 * 1e3
+    one_row_ms = (time.perf_counter() - start) / n_one * 1e3
     lines.append(
         f"  ONNX (onnxruntime, no torch): {len(graph) / 1e6:.2f} MB, {rate:,.0f} rows/s "
         f"({rate / teacher_per_second:.0f}x the teacher), {one_row_ms:.2f} ms a row one at a time; "
-        "labels and probabilities checked against the torch student on 200 test rows"
+        f"labels and probabilities checked against the torch student on {min(200, len(texts))} test rows"
     )
     return "\n".join(lines)
+
+
+def _lrcv_settings() -> dict:
+    """``LogisticRegressionCV`` options that keep the demo's choice of C (by accuracy, L2 only) and silence the
+    FutureWarnings of scikit-learn >= 1.9 about defaults that change: the values those warnings ask for, where the
+    installed version has the parameters."""
+    from sklearn.linear_model import LogisticRegressionCV
+
+    settings: dict = {"scoring": "accuracy"}  # the old default, said explicitly (1.11 moves it to log-loss)
+    if "use_legacy_attributes" in LogisticRegressionCV().get_params():  # 1.9+: l1_ratios' default changes too
+        settings.update(l1_ratios=(0.0,), use_legacy_attributes=False)
+    return settings
 
 
 #: The smallest teacher-probe-over-plain-student accuracy gap whose closed share is reported.
