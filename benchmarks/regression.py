@@ -41,7 +41,7 @@ from joblib import Parallel, delayed
 RESULTS = Path(__file__).parent / "results"
 ALPHAS = tuple(np.logspace(-2, 3, 11))
 SETS = (SST5, *TABLES)
-BUDGETS = (100, 500, "all")
+BUDGETS = (100, 300, 500, "all")
 REFERENCES = ("ridgecv", "pseudo_labels", "teacher_probe")
 METHODS = {
     "default": {},
@@ -49,26 +49,35 @@ METHODS = {
     "none (mlp)": {"transfer": "none", "module": "mlp"},
     "kd (mlp)": {"transfer": "kd", "module": "mlp"},
     "aft_feature (mlp)": {"transfer": "aft_feature", "module": "mlp"},
+    "task_oriented (mlp)": {"transfer": "task_oriented", "module": "mlp"},
 }
+#: The bar of issue 26: with unlabeled rows the default may not lose to RidgeCV on the labeled rows by
+#: more than this, on any set, budget and split.
+NOISE = 0.005
 
 
-def _pool(name: str, pool: int | None):
-    """Student input, targets and teacher features of the first ``pool`` training rows, and of the test rows."""
+def _pool(name: str, pool: int | None, split_seed: int = 0):
+    """Student input, targets and teacher features of the first ``pool`` training rows, and of the test rows;
+    ``split_seed`` > 0 shuffles the training rows first (SST-5) or the whole table (tables): another pool."""
     if name == SST5:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         data, feats = load_text_dataset(name), teacher_features(name)
         (x_tr, y_tr), (x_te, y_te) = data["train"], data["test"]
+        order = np.arange(len(x_tr))
+        if split_seed:
+            order = np.random.default_rng(split_seed).permutation(len(x_tr))
         n = len(x_tr) if pool is None else min(pool, len(x_tr))
+        rows = order[:n]
         vec = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), max_features=20000)
-        X = vec.fit_transform(x_tr[:n]).astype(np.float32)
+        X = vec.fit_transform([x_tr[i] for i in rows]).astype(np.float32)
         X_te = vec.transform(x_te).astype(np.float32)
-        return X, y_tr[:n].astype(float), feats["train"][:n], X_te, y_te.astype(float), feats["test"]
-    return load_table(name, pool)
+        return X, y_tr[rows].astype(float), feats["train"][rows], X_te, y_te.astype(float), feats["test"]
+    return load_table(name, pool, split_seed)
 
 
-def _split(name, budget, seed, unlabeled, pool):
-    X, y, F, X_te, y_te, F_te = _pool(name, None if budget == "all" else pool)
+def _split(name, budget, seed, unlabeled, pool, split_seed=0):
+    X, y, F, X_te, y_te, F_te = _pool(name, None if budget == "all" else pool, split_seed)
     labeled = np.ones(len(y), dtype=bool)
     if budget != "all":
         labeled[:] = False
@@ -83,10 +92,10 @@ def _scores(y_true, y_pred) -> dict:
     return {"r2": float(r2_score(y_true, y_pred)), "rmse": float(np.sqrt(mean_squared_error(y_true, y_pred)))}
 
 
-def reference(name, budget, seed, unlabeled, which, pool):
+def reference(name, budget, seed, unlabeled, which, pool, split_seed=0):
     from sklearn.linear_model import RidgeCV
 
-    X, y, F, labeled, X_te, y_te, F_te = _split(name, budget, seed, unlabeled, pool)
+    X, y, F, labeled, X_te, y_te, F_te = _split(name, budget, seed, unlabeled, pool, split_seed)
     start = time.perf_counter()
     if which == "ridgecv":
         pred = RidgeCV(alphas=ALPHAS).fit(X[labeled], y[labeled]).predict(X_te)
@@ -98,13 +107,13 @@ def reference(name, budget, seed, unlabeled, which, pool):
     return _row(name, budget, seed, unlabeled, which, _scores(y_te, pred), time.perf_counter() - start)
 
 
-def method(name, budget, seed, unlabeled, which, pool):
+def method(name, budget, seed, unlabeled, which, pool, split_seed=0):
     import torch
 
     from sklearn_aft import AFTRegressor
 
     torch.set_num_threads(1)
-    X, y, F, labeled, X_te, y_te, _ = _split(name, budget, seed, unlabeled, pool)
+    X, y, F, labeled, X_te, y_te, _ = _split(name, budget, seed, unlabeled, pool, split_seed)
     reg = AFTRegressor(random_state=seed, **METHODS[which])
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -145,11 +154,14 @@ def summarise(rows, models) -> str:
                     t_def = np.mean([r["fit_seconds"] for r in pick(ds, n, unl, "default")])
                     t_pl = np.mean([r["fit_seconds"] for r in pick(ds, n, unl, "pseudo_labels")])
                     ratio = f"{t_def / t_pl:.2f} ({t_def:.1f} s / {t_pl:.1f} s)"
-                    bar, desc = max(mean["pseudo_labels"], mean["ridgecv"]), "max(pseudo_labels, ridgecv)"
+                    checks.append((ds, n, "with unlabeled rows", mean["default"], mean["ridgecv"] - NOISE,
+                                   f"ridgecv - {NOISE}"))  # fmt: skip
+                    if mean["teacher_probe"] > mean["ridgecv"]:  # the teacher leads
+                        checks.append((ds, n, "with unlabeled rows", mean["default"], mean["pseudo_labels"] - NOISE,
+                                       f"pseudo_labels - {NOISE} (the teacher leads)"))  # fmt: skip
                 else:
-                    bar, desc = mean["ridgecv"] - 0.01, "ridgecv - 0.01"
-                setting = "with unlabeled rows" if unl else "labeled rows only"
-                checks.append((ds, n, setting, mean["default"], bar, desc))
+                    checks.append((ds, n, "labeled rows only", mean["default"], mean["ridgecv"] - NOISE,
+                                   f"ridgecv - {NOISE}"))  # fmt: skip
                 cells = [cell(pick(ds, n, unl, m)) for m in models]
                 lines.append(f"| {ds} | {n} | {'yes' if unl else 'no'} | " + " | ".join(cells) + f" | {ratio} |")
     lines += ["", "| set | labels | setting | default R^2 | bar | bar is | default >= bar |", "|---" * 7 + "|"]
@@ -163,6 +175,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="label draws use seeds first-seed, ...")
+    parser.add_argument("--split-seed", type=int, default=0, help="another pool and test set (0: the usual)")
     parser.add_argument("--pool", type=int, default=3000)
     parser.add_argument("--budgets", nargs="+", default=[str(b) for b in BUDGETS])
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
@@ -171,24 +185,25 @@ def main() -> None:
     args = parser.parse_args()
     budgets = [b if b == "all" else int(b) for b in args.budgets]
     for ds in args.sets:  # embed before the workers start
-        _pool(ds, args.pool)
+        _pool(ds, args.pool, args.split_seed)
     jobs = [
         (fn, ds, n, s, unl, m)
         for ds in args.sets
         for n in budgets
-        for s in range(args.seeds)
+        for s in range(args.first_seed, args.first_seed + args.seeds)
         for unl in ((False,) if n == "all" else (True, False))
         for fn, names in ((reference, REFERENCES), (method, args.methods))
         for m in names
         if unl or m != "pseudo_labels"
     ]
     rows = Parallel(n_jobs=args.n_jobs, verbose=5)(
-        delayed(fn)(ds, n, s, unl, m, args.pool) for fn, ds, n, s, unl, m in jobs
+        delayed(fn)(ds, n, s, unl, m, args.pool, args.split_seed) for fn, ds, n, s, unl, m in jobs
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.output}.json").write_text(json.dumps(rows, indent=1))
     table = summarise(rows, [*REFERENCES, *args.methods])
-    title = f"# Regression: `python benchmarks/regression.py --seeds {args.seeds}`\n\n"
+    flags = f"--seeds {args.seeds} --first-seed {args.first_seed} --split-seed {args.split_seed}"
+    title = f"# Regression: `python benchmarks/regression.py {flags} --budgets {' '.join(args.budgets)}`\n\n"
     note = "Test R^2, mean ± std over seeds (RMSE in the target's units); fit seconds on 2 CPU cores.\n\n"
     (RESULTS / f"{args.output}.md").write_text(title + note + table + "\n")
     print(table)

@@ -332,6 +332,14 @@ class BaseAFT(BaseEstimator):
                     stacklevel=4,
                 )
                 dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
+            elif not labeled.all() and not getattr(transfer, "uses_unlabeled_rows", True):
+                # the method set its teacher aside: the student learns the labeled rows alone, as it would
+                # without unlabeled rows (their own L2 strength included)
+                dataset = TransferDataset(
+                    X[labeled], y_train[labeled], transfer_targets[labeled], sparse_batches=sparse_batches
+                )
+                if auto_penalty:
+                    self._choose_penalty(module, probe, transfer_set=False)
             optimizer, full_batch = self._resolve_optimizer(module, len(dataset))
             net = self._build_net(module, transfer, device, seed, dataset, optimizer, full_batch)
             self._say(

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import column_or_1d
+from sklearn.utils import _safe_indexing, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils.validation import _num_samples, check_consistent_length
 from torch import nn
 
 from sklearn_aft._base import BaseAFT
 from sklearn_aft._labels import UNLABELED, restrict_to_labeled
 from sklearn_aft._probe import BLEND_C_GRID, C_GRID, probe_student_input
 from sklearn_aft.students.linear import DEFAULT_C
+
+#: Training rows the fitted student predicts to check that it did not collapse to one class.
+ONE_CLASS_CHECK_ROWS = 2000
 
 #: Strings that a missing value becomes in a NumPy string array (``np.array(["ham", np.nan])`` holds
 #: ``"nan"``): never a class, and not a marker either.
@@ -269,12 +275,39 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         -------
         self : AFTClassifier
         """
-        return self._fit_transactional(X, y, teacher_features, teacher_input)
+        self._fit_transactional(X, y, teacher_features, teacher_input)
+        self._warn_if_one_class(X)
+        return self
+
+    def _warn_if_one_class(self, X) -> None:
+        """Warn when the fitted student predicts a single class on its training rows although y has several:
+        a collapse to the majority class (rare classes, soft labels that taught "always the majority") has
+        the majority rate for accuracy and no other sign."""
+        if len(self.classes_) < 2:
+            return
+        n = _num_samples(X)
+        sample = X
+        if n > ONE_CLASS_CHECK_ROWS:
+            sample = _safe_indexing(X, np.sort(np.random.default_rng(0).choice(n, ONE_CLASS_CHECK_ROWS, replace=False)))
+        with torch.random.fork_rng(devices=[]):  # the prediction loader draws a seed: fit leaves the RNG as it was
+            predicted = np.unique(np.argmax(self._forward_outputs(sample), axis=1))
+        if len(predicted) == 1:
+            warnings.warn(
+                f"the fitted student predicts one class ({self.classes_[predicted[0]]!r}) for every training row "
+                f"although y has {len(self.classes_)}: it collapsed to one class. Check the macro-F1 of "
+                "transfer='none' on the labeled rows; more labeled rows of the rare classes, a smaller "
+                "transfer__beta or transfer__temperature=1 let the rare classes back in.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _probe_input(self, X, y_train: np.ndarray, seed: int, transfer_set: bool):
         if X.ndim != 2:
             return None
-        return probe_student_input(X, y_train, seed, Cs=BLEND_C_GRID if transfer_set else C_GRID)
+        unaided = probe_student_input(X, y_train, seed, Cs=C_GRID)
+        if not transfer_set:
+            return unaided
+        return replace(probe_student_input(X, y_train, seed, Cs=BLEND_C_GRID), unaided=unaided)
 
     def _has_auto_penalty(self, module) -> bool:
         return getattr(module, "C", None) == "auto"
@@ -283,7 +316,11 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
         # By cross-validation when the student learns the labeled rows alone. With a teacher's soft labels
         # on every row, the labeled rows' choice (often C=1 at 100 labels) is far too strong, and C=10 (the
         # hand-written pseudo-label pipeline's) was the better one.
-        module.C = probe.C if probe is not None and not transfer_set else DEFAULT_C
+        # A transfer method that set its teacher aside trains the labeled rows alone: their own choice.
+        if probe is not None and not transfer_set:
+            module.C = (probe.unaided or probe).C
+        else:
+            module.C = DEFAULT_C
 
     def _prepare_targets(self, y, n_samples: int) -> np.ndarray:
         y = column_or_1d(y, warn=True)

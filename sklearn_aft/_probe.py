@@ -8,7 +8,7 @@ input gets little weight, so the student is not distilled towards it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class InputProbe:
     C: float
     log_proba: np.ndarray
     cv_accuracy: float
+    #: with a transfer set: the probe the student would be on the labeled rows alone (``C_GRID``), which
+    #: ``stacked_kd`` compares the teacher's blend with, and whose C a student left to its labels takes
+    unaided: InputProbe | None = field(default=None, repr=False, compare=False)
 
 
 def probe_student_input(X, codes: np.ndarray, random_state: int, cv: int = 5, Cs=C_GRID) -> InputProbe:
@@ -54,13 +57,15 @@ class RidgeProbe:
     alpha: float
     predictions: np.ndarray
     cv_mse: float
+    #: the student's input the probe was fitted on, for a method that cross-validates whole students on it
+    inputs: object = field(default=None, repr=False, compare=False)
 
 
 def probe_student_input_ridge(X, y: np.ndarray) -> RidgeProbe:
     """``RidgeCV`` on the rows of ``X`` whose (standardised) targets ``y`` are all known (NaN: unknown),
     alpha from ``RIDGE_ALPHAS`` by leave-one-out squared error."""
     alpha, predictions, _, mse = best_ridge_head(X, y)
-    return RidgeProbe(alpha=alpha, predictions=predictions, cv_mse=mse)
+    return RidgeProbe(alpha=alpha, predictions=predictions, cv_mse=mse, inputs=X)
 
 
 #: Rows of the transfer set used to choose its alpha (generalised cross-validation costs the cube of the

@@ -215,7 +215,8 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         values = transfer.student_targets(transfer_targets)
         if values is None or X.ndim != 2 or getattr(transfer, "teacher_share_", 1.0) == 0:
             return
-        module.alpha = transfer_set_alpha(X, values, seed)
+        chosen = getattr(transfer, "student_alpha_", None)  # stacked_kd chose it while judging its recipes
+        module.alpha = chosen if chosen is not None else transfer_set_alpha(X, values, seed)
 
     def _n_outputs(self) -> int:
         return self.n_outputs_

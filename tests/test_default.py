@@ -53,8 +53,16 @@ def test_the_blend_probe_keeps_to_the_stronger_penalties():
     assert AFTClassifier(random_state=0).fit(X, y).net_.module_.C == max(C_GRID) == 1e4
     y_semi = y.copy()
     y_semi[::2] = -1
-    clf = AFTClassifier(random_state=0).fit(X, y_semi, teacher_features=F)
+    teacher = (rng.normal(size=(120, 3)) + 8.0 * y[:, None]).astype("float32")  # knows the labels better
+    clf = AFTClassifier(random_state=0).fit(X, y_semi, teacher_features=teacher)
+    assert clf.transfer_.teacher_share_ > 0
     assert clf.transfer_.input_C_ == max(BLEND_C_GRID) == 100 and clf.net_.module_.C == DEFAULT_C
+    # a noisy copy of X teaches nothing the labels do not: the teacher is set aside, and the student
+    # learns the labeled rows alone, with their own choice of C
+    aside = AFTClassifier(random_state=0).fit(X, y_semi, teacher_features=F)
+    assert aside.transfer_.teacher_share_ == 0 and aside.net_.module_.C == 1e4
+    alone = AFTClassifier(random_state=0).fit(X[y_semi != -1], y_semi[y_semi != -1])
+    np.testing.assert_allclose(aside.predict_proba(X), alone.predict_proba(X), atol=1e-4)
 
 
 def test_module_auto_follows_the_transfer_method():
