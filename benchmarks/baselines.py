@@ -283,7 +283,7 @@ def main() -> None:
     args = parser.parse_args()
     methods = list(METHODS) if args.methods == ["all"] else args.methods
     for ds in args.sets:  # embed before the workers start
-        teacher_features(ds)
+        _pool(ds, args.pool) if ds == RARE_TABLE else teacher_features(ds)
     jobs = [
         (fn, ds, n, s, unl, m)
         for ds in args.sets

@@ -1,5 +1,7 @@
 """The classifier's default: the linear student, full-batch L-BFGS and transfer="stacked_kd"."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -170,3 +172,42 @@ def test_default_with_labels_alone_matches_logistic_regression_cv_on_trec(trec):
     ours = AFTClassifier(random_state=0).fit(X[labeled], y[labeled]).score(X_te, y_te)
     lrcv = LogisticRegressionCV(max_iter=1000).fit(X[labeled], y[labeled]).score(X_te, y_te)
     assert ours >= lrcv - 0.005
+
+
+def test_a_blend_that_teaches_the_majority_only_is_set_aside():
+    """Rare class, 18%: a blend that wins on log-loss but names the majority for every labeled row (out of
+    fold) while the labels alone find the rare class is set aside, and the student learns the labeled rows
+    alone; a blend as good as the labels is kept."""
+    rng = np.random.default_rng(0)
+    n, n_labeled = 400, 200
+    y = np.full(n, -1)
+    codes = (rng.random(n_labeled) < 0.18).astype(int)
+    y[:n_labeled] = codes
+    flat = np.log(np.tile([0.7, 0.3], (n, 1)))  # "always the majority", well calibrated enough
+    own = np.log(np.where(np.eye(2)[np.r_[codes, np.zeros(n - n_labeled, int)]] > 0, 0.8, 0.2))
+    method = StackedKD(2, (4,))
+    method._check_against_labels_alone(flat[:n_labeled], own[:n_labeled], codes, 0)
+    assert method.blend_weights_ == (0.0, 0.0) and method.labels_check_["labels_only_macro_f1"] == 1.0
+    kept = StackedKD(2, (4,))
+    kept.blend_weights_ = (1.0, 0.0)
+    kept._check_against_labels_alone(own[:n_labeled], own[:n_labeled], codes, 0)
+    assert kept.blend_weights_ == (1.0, 0.0)
+    # through the estimator: a teacher that knows nothing while X finds the rare class
+    X = np.vstack([rng.normal(size=(n, 3)) + 3.0 * np.r_[codes, rng.random(n - n_labeled) < 0.18][:, None]])
+    F = rng.normal(size=(n, 4)).astype("float32")
+    clf = AFTClassifier(random_state=0).fit(X.astype("float32"), y, teacher_features=F)
+    assert clf.transfer_.teacher_share_ == 0
+    alone = AFTClassifier(random_state=0).fit(X[:n_labeled].astype("float32"), codes)
+    np.testing.assert_allclose(clf.predict_proba(X), alone.predict_proba(X), atol=1e-4)
+
+
+def test_a_student_that_predicts_one_class_is_reported():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)).astype("float32")
+    y = (rng.random(200) < 0.1).astype(int)  # 10% positives that X does not explain
+    with pytest.warns(UserWarning, match="predicts one class"):
+        AFTClassifier(transfer="none", module__C=1e-4, random_state=0).fit(X, y)
+    X_easy = X + 4.0 * y[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AFTClassifier(transfer="none", random_state=0).fit(X_easy, y)

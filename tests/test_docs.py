@@ -129,10 +129,6 @@ def _prose_files() -> list[Path]:
     return [ROOT / "README.md", *sorted(DOCS.glob("*.md")), *sorted((ROOT / "examples").glob("*.py"))]
 
 
-# Stated in the ONNX part of docs/deploying.md, not recounted yet (issue 26): drop it once it is.
-_NOT_RECOUNTED = {"12 of 1,115 SMS test messages"}
-
-
 def test_sms_split_sizes_agree_with_the_data():
     from sklearn_aft.datasets import load_sms_spam
 
@@ -143,8 +139,6 @@ def test_sms_split_sizes_agree_with_the_data():
     wrong = []
     for path in _prose_files():
         text = re.sub(r"\s+", " ", path.read_text(encoding="utf-8"))
-        for phrase in _NOT_RECOUNTED:
-            text = text.replace(phrase, "")
         if "SMS" not in text and "sms" not in text:
             continue
         for number, split in re.findall(r"\b(\d[\d,]*) (?:SMS )?(test|training) messages", text):

@@ -101,6 +101,38 @@ def test_a_teacher_weaker_than_the_input_stays_out_of_the_way(sst5):
     reg = AFTRegressor(random_state=0).fit(X, np.where(labeled, y, np.nan), teacher_features=noise)
     assert reg.transfer_.teacher_share_ == 0.0
     assert abs(r2_score(y_te, reg.predict(X_te)) - ridge) < 0.005
+    # every recipe was cross-validated, and the labeled rows alone won: the unlabeled rows cost nothing
+    errors = reg.transfer_.recipe_errors_
+    assert set(errors) == {"labels", 0.25, 0.5, 0.75, 1.0} and errors[1.0] > errors["labels"]
+    alone = AFTRegressor(random_state=0).fit(X[labeled], y[labeled])
+    np.testing.assert_allclose(reg.predict(X_te), alone.predict(X_te), atol=1e-6)
+
+
+def test_the_teacher_is_followed_only_where_its_student_wins_on_held_out_labels():
+    """The teacher knows the part of the target that the student's input cannot express, the input the rest:
+    the teacher's head is even the better one (leave-one-out squared error 0.48 against the probe's 0.55 of
+    the target's variance, so the rule that compared heads followed it), but a student that learns the head's
+    predictions on the unlabeled rows learns what it cannot express. Judged by the student it makes, the
+    teacher is set aside; a teacher that knows the student's part too is followed."""
+    rng = np.random.default_rng(0)
+    n, n_labeled = 2000, 200
+    X = rng.normal(size=(n, 20))
+    seen, unseen = X @ rng.normal(size=20) / np.sqrt(20), rng.normal(size=n)
+    y = seen + 1.1 * unseen + 0.3 * rng.normal(size=n)
+    labeled = np.zeros(n, dtype=bool)
+    labeled[:n_labeled] = True
+    test = slice(1500, None)
+    fit_rows = slice(None, 1500)
+    y_fit = np.where(labeled, y, np.nan)[fit_rows]
+    ridge = r2_score(y[test], RidgeCV(alphas=ALPHAS).fit(X[:n_labeled], y[:n_labeled]).predict(X[test]))
+    blind = np.c_[unseen + 0.1 * rng.normal(size=n), rng.normal(size=(n, 4))]  # only what X cannot see
+    reg = AFTRegressor(random_state=0).fit(X[fit_rows], y_fit, teacher_features=blind[fit_rows])
+    assert reg.transfer_.teacher_share_ == 0.0
+    assert r2_score(y[test], reg.predict(X[test])) > ridge - 0.005
+    full = np.c_[seen + unseen + 0.1 * rng.normal(size=n), rng.normal(size=(n, 4))]  # all of it
+    followed = AFTRegressor(random_state=0).fit(X[fit_rows], y_fit, teacher_features=full[fit_rows])
+    assert followed.transfer_.teacher_share_ > 0
+    assert r2_score(y[test], followed.predict(X[test])) > ridge + 0.01
 
 
 def test_linear_student_with_a_fixed_alpha_is_scikit_learns_ridge(sst5):

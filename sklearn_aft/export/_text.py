@@ -101,10 +101,10 @@ def _complete_ngram_pool(onx, vectorizers: list) -> None:
 
     It matches an n-gram only if each of its words is also in the unigram section of its pool, so skl2onnx
     leaves out the n-grams with a word outside the unigram vocabulary; but scikit-learn's vocabulary may keep
-    "nokia 3510i" while ``max_features`` or ``min_df`` dropped "3510i". 12 of the 1,115 SMS test messages lost
-    such bigrams (5,000 features, 1-2 grams), so the norm scaled their rows wrongly. The pool is rebuilt from
-    the vectorizer's vocabulary: the missing words join the unigrams, counted into one extra column that a
-    ``Slice`` drops.
+    "nokia 3510i" while ``max_features`` or ``min_df`` dropped "3510i". 5 of the 1,672 SMS test messages hold
+    such bigrams (the demo's TF-IDF: 5,000 features, 1-2 grams), so the norm scaled their rows wrongly. The
+    pool is rebuilt from the vectorizer's vocabulary: the missing words join the unigrams, counted into one
+    extra column that a ``Slice`` drops.
     """
     graph = onx.graph
     for node in [n for n in graph.node if n.op_type == "TfIdfVectorizer"]:
