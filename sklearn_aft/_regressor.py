@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
 from sklearn_aft._base import BaseAFT
-from sklearn_aft._labels import known, labeled_rows, restrict_to_labeled
+from sklearn_aft._labels import complete_rows, known, labeled_rows, restrict_to_labeled
 from sklearn_aft._probe import probe_student_input_ridge, transfer_set_alpha
 from sklearn_aft.students.linear import DEFAULT_ALPHA
 
@@ -239,7 +239,9 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         return out.ravel() if self._y_ndim == 1 else out
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """R² on the labeled rows of ``(X, y)``; rows whose targets are all NaN are left out.
+        """R² on the labeled rows of ``(X, y)``; rows with a NaN target are left out (scikit-learn's R² takes
+        no NaN, so a row of several targets counts only when all of them are known, as
+        :func:`~sklearn_aft.metrics.labeled_scorer` counts it).
 
         Parameters
         ----------
@@ -253,8 +255,8 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         float
         """
         y = np.asarray(y, dtype=np.float64)
-        labeled = labeled_rows(y)
-        X, y, sample_weight = restrict_to_labeled(X, y, sample_weight, labeled, "every target is NaN")
+        labeled = complete_rows(y)
+        X, y, sample_weight = restrict_to_labeled(X, y, sample_weight, labeled, "every row has a NaN target")
         return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

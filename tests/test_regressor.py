@@ -157,3 +157,14 @@ def test_a_target_column_without_any_known_value_is_refused(sst5):
     Y = np.column_stack([y[:50], np.full(50, np.nan)])
     with pytest.raises(ValueError, match=r"column\(s\) \[1\] have no known value"):
         AFTRegressor().fit(X[:50], Y)
+
+
+def test_score_leaves_out_rows_with_a_missing_target():
+    """Several targets, some rows partly known: ``score`` counts the complete rows (R^2 takes no NaN)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)).astype("float32")
+    Y = np.c_[X[:, 0], X[:, 1] - X[:, 2]]
+    reg = AFTRegressor(random_state=0).fit(X, Y)
+    partly = Y.copy()
+    partly[:10, 0] = np.nan
+    assert reg.score(X, partly) == pytest.approx(reg.score(X[10:], Y[10:]))
