@@ -1,8 +1,11 @@
 """Names to classes for transfer methods, students and teachers, built in or from plugins.
 
-Built-in components register themselves where they are defined, with the ``register_*`` decorators; the
-package's ``__init__`` imports them. This module imports nothing of the package: every other module may
-import it. Third-party packages add theirs through entry points, loaded on the first look-up::
+Built-in components register themselves where they are defined, with the ``register_*`` decorators. This
+module imports nothing of the package when it is imported (every other module may import it, and the package's
+``__init__`` is lazy): the first look-up of a kind imports the built-in subpackage of that kind
+(:mod:`sklearn_aft.transfer`, :mod:`sklearn_aft.students` or :mod:`sklearn_aft.teachers`), so that torch is
+only imported when a component is needed. Third-party packages add theirs through entry points, loaded on the
+first look-up, after the built-ins::
 
     [project.entry-points."sklearn_aft.transfers"]
     my_method = "my_package.methods:MyMethod"
@@ -16,6 +19,7 @@ plain strings or classes, so ``clone`` and ``get_params`` keep working.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import warnings
@@ -29,15 +33,29 @@ T = TypeVar("T", bound=type)
 
 KINDS = {"transfer": "sklearn_aft.transfers", "student": "sklearn_aft.students", "teacher": "sklearn_aft.teachers"}
 DISABLE_ENV = "SKLEARN_AFT_DISABLE_PLUGIN_AUTOLOAD"
+# the subpackage whose import registers the built-ins of each kind (by name only: see the module docstring)
+BUILTINS = {"transfer": "sklearn_aft.transfer", "student": "sklearn_aft.students", "teacher": "sklearn_aft.teachers"}
 
 _REGISTRIES: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 _PLUGINS: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}  # names added by entry points -> distribution
 _PLUGINS_LOADED: set[str] = set()
+_BUILTINS_LOADED: set[str] = set()
 _LOCK = threading.RLock()
+
+
+def _load_builtins(kind: str) -> None:
+    # The import system is thread-safe and imports a module once; a failed import is retried on the next call.
+    # During the built-ins' own import (a look-up at import time) this returns the registry as it stands so far.
+    if kind not in _BUILTINS_LOADED:
+        importlib.import_module(BUILTINS[kind])
+        _BUILTINS_LOADED.add(kind)
 
 
 def _register(kind: str, name: str) -> Callable[[T], T]:
     def decorator(cls: T) -> T:
+        if not cls.__module__.startswith("sklearn_aft."):
+            # a class of another package meets the built-ins, as when the package imported them eagerly
+            _load_builtins(kind)
         registry = _REGISTRIES[kind]
         known = registry.get(name)
         # the same class defined again (a re-run notebook cell, a reloaded module) replaces itself
@@ -120,6 +138,7 @@ def reload_plugins() -> None:
 
 
 def _available(kind: str) -> list[str]:
+    _load_builtins(kind)  # before the plugins: a plugin never takes a built-in's name
     _load_plugins(kind)
     return sorted(_REGISTRIES[kind])
 

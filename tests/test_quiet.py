@@ -81,10 +81,6 @@ def test_the_command_line_layer_parses_help_without_torch():
     assert "--dataset" in out.stdout and "IMPORTED []" in out.stdout, out.stdout + out.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sklearn_aft/__init__.py imports the estimators (and so torch) eagerly; the command's own modules are lazy",
-)
 def test_sklearn_aft_help_does_not_import_torch():
     out = _python(
         """
