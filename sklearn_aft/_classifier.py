@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -18,7 +17,7 @@ from torch import nn
 
 from sklearn_aft._base import BaseAFT
 from sklearn_aft._labels import UNLABELED, restrict_to_labeled
-from sklearn_aft._probe import BLEND_C_GRID, C_GRID, probe_student_input
+from sklearn_aft._probe import C_GRID, probe_student_input, probe_student_input_with_unaided
 from sklearn_aft.students.linear import DEFAULT_C
 
 #: Training rows the fitted student predicts to check that it did not collapse to one class.
@@ -304,10 +303,9 @@ class AFTClassifier(ClassifierMixin, BaseAFT):
     def _probe_input(self, X, y_train: np.ndarray, seed: int, transfer_set: bool):
         if X.ndim != 2:
             return None
-        unaided = probe_student_input(X, y_train, seed, Cs=C_GRID)
         if not transfer_set:
-            return unaided
-        return replace(probe_student_input(X, y_train, seed, Cs=BLEND_C_GRID), unaided=unaided)
+            return probe_student_input(X, y_train, seed, Cs=C_GRID)
+        return probe_student_input_with_unaided(X, y_train, seed)
 
     def _has_auto_penalty(self, module) -> bool:
         return getattr(module, "C", None) == "auto"

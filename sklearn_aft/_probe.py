@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sklearn_aft.transfer._heads import RIDGE_ALPHAS, best_logistic_head, best_ridge_head
+from sklearn_aft.transfer._heads import RIDGE_ALPHAS, best_logistic_head, best_logistic_heads, best_ridge_head
 
 #: Candidate L2 strengths of the linear student trained on labeled rows alone, weakest first (ties go to
 #: the first). Below 1, a logistic regression on a TF-IDF matrix with a few hundred labels predicts the
@@ -47,6 +47,14 @@ def probe_student_input(X, codes: np.ndarray, random_state: int, cv: int = 5, Cs
     """
     C, log_proba, _, accuracy = best_logistic_head(X, codes, Cs, cv, random_state)
     return InputProbe(C=C, log_proba=log_proba, cv_accuracy=accuracy)
+
+
+def probe_student_input_with_unaided(X, codes: np.ndarray, random_state: int, cv: int = 5) -> InputProbe:
+    """The probe that weighs the teacher (``BLEND_C_GRID``), with the probe the student would be on its labels
+    alone (``C_GRID``) as ``unaided``; both from one set of out-of-fold fits."""
+    (blend, unaided) = best_logistic_heads(X, codes, [BLEND_C_GRID, C_GRID], cv, random_state)
+    alone = InputProbe(C=unaided[0], log_proba=unaided[1], cv_accuracy=unaided[3])
+    return InputProbe(C=blend[0], log_proba=blend[1], cv_accuracy=blend[3], unaided=alone)
 
 
 @dataclass(frozen=True)
