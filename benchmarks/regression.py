@@ -182,6 +182,11 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--output", default="regression")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the rows of the methods not run now from the output's existing .json (same splits)",
+    )
     args = parser.parse_args()
     budgets = [b if b == "all" else int(b) for b in args.budgets]
     for ds in args.sets:  # embed before the workers start
@@ -200,11 +205,21 @@ def main() -> None:
         delayed(fn)(ds, n, s, unl, m, args.pool, args.split_seed) for fn, ds, n, s, unl, m in jobs
     )
     RESULTS.mkdir(exist_ok=True)
+    kept: list[str] = []
+    if args.keep and (RESULTS / f"{args.output}.json").exists():
+        run_now = {*REFERENCES, *args.methods}
+        old = [r for r in json.loads((RESULTS / f"{args.output}.json").read_text()) if r["model"] not in run_now]
+        kept = list(dict.fromkeys(r["model"] for r in old))
+        rows += old
     (RESULTS / f"{args.output}.json").write_text(json.dumps(rows, indent=1))
-    table = summarise(rows, [*REFERENCES, *args.methods])
+    table = summarise(rows, [*REFERENCES, *args.methods, *kept])
     flags = f"--seeds {args.seeds} --first-seed {args.first_seed} --split-seed {args.split_seed}"
-    title = f"# Regression: `python benchmarks/regression.py {flags} --budgets {' '.join(args.budgets)}`\n\n"
+    flags += f" --budgets {' '.join(args.budgets)} --methods {' '.join(repr(m) for m in args.methods)}"
+    title = f"# Regression: `python benchmarks/regression.py {flags}{' --keep' if args.keep else ''}`\n\n"
     note = "Test R^2, mean ± std over seeds (RMSE in the target's units); fit seconds on 2 CPU cores.\n\n"
+    if kept:
+        note += f"Columns kept from an earlier run of the same splits (not rerun with this code): {', '.join(kept)}."
+        note += "\n\n"
     (RESULTS / f"{args.output}.md").write_text(title + note + table + "\n")
     print(table)
 

@@ -11,10 +11,13 @@ So each candidate is judged as a whole recipe, cross-validated over the labeled 
 head and the input probe are refitted on the training labels, label the unlabeled rows, a ridge regression (the
 linear student's closed form, with the alpha it would get) learns the training labels and those targets, and
 it predicts the held-out labels. ``RidgeCV`` on the labeled rows alone is a candidate too, scored on the same
-folds, and it is the default answer: the best recipe replaces it only when its gain in held-out squared error,
-paired row by row, exceeds one standard error of that gain (the one-standard-error rule of cross-validation,
-not a margin tuned on a data set). So the teacher is followed only where following it beat the student's own
-fit on held-out labels by more than the folds' noise.
+folds. The best recipe with the teacher and the labeled rows alone are compared row by row: whichever wins
+by more than one standard error of the paired gain is chosen (the one-standard-error rule of
+cross-validation, not a margin tuned on a data set). When neither does (a hundred labels leave folds of
+twenty rows), the heads' own leave-one-out errors decide with the same rule: the teacher is followed when
+its head beats the input probe by more than one standard error (SST-5, 100 labels: the students' folds
+were 0.012 apart, the teacher head's R^2 0.15 above the probe's, and following it gave 0.12 against 0.02),
+and otherwise the labeled rows alone are kept.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class RecipeChoice:
     share: float
     cv_mse: dict
     alpha: float | None
+    #: "students" (their folds were conclusive), "heads" (they were not, the heads' leave-one-out errors
+    #: were) or "default" (neither: the labeled rows alone)
+    decided_by: str = "students"
 
 
 def _subsample(rows: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -66,13 +72,16 @@ def choose_recipe(
     head,
     random_state: int,
     cv: int = 5,
+    head_gain: np.ndarray | None = None,
 ) -> RecipeChoice | None:
     """Cross-validate the labeled-only student against students that learn blended targets on the unlabeled rows.
 
     ``y2`` (n, k) are the standardised targets (NaN unknown), ``complete`` the rows whose targets are all
     known; ``teacher_predictions`` and ``probe_predictions`` (n, k) come from the heads fitted on every
     labeled row (they set the candidates' alphas on the whole set). ``head`` is the user's teacher head or
-    None (``RidgeCV`` on the teacher features). Returns None when there are too few labeled rows to judge.
+    None (``RidgeCV`` on the teacher features). ``head_gain`` (one value per labeled row): the input probe's
+    leave-one-out squared error minus the teacher head's, which decides when the students' folds do not.
+    Returns None when there are too few labeled rows to judge.
     """
     labeled, unlabeled = np.flatnonzero(complete), np.flatnonzero(~complete)
     if len(labeled) < MIN_LABELED or not len(unlabeled):
@@ -110,14 +119,24 @@ def choose_recipe(
             squared[test_pos, 1:] = np.sum((predicted - y2[test][:, None, :]) ** 2, axis=2)
     errors = squared.mean(axis=0) / k
     names = ["labels", *SHARES]
-    best = int(np.argmin(errors))  # ties: the labeled rows alone, then the smaller share
-    # One standard error: the unlabeled rows get targets only where the best recipe's gain over the labeled
-    # rows alone exceeds the standard error of that gain, paired row by row over the held-out labels.
-    gain = squared[:, 0] - squared[:, best]
-    if best and gain.mean() <= gain.std(ddof=1) / np.sqrt(len(gain)):
-        best = 0
+    best = 1 + int(np.argmin(errors[1:]))  # the best recipe with the teacher (ties: the smaller share)
+    gain = squared[:, 0] - squared[:, best]  # paired row by row over the held-out labels
+    if _significant(gain):
+        decided_by = "students"
+    elif _significant(-gain):
+        best, decided_by = 0, "students"
+    elif head_gain is not None and _significant(head_gain):
+        decided_by = "heads"  # the students' folds are inconclusive; the heads are not
+    else:
+        best, decided_by = 0, "default"
+    scores = dict(zip(names, errors.tolist()))
     if best == 0:
-        return RecipeChoice(share=0.0, cv_mse=dict(zip(names, errors.tolist())), alpha=None)
+        return RecipeChoice(share=0.0, cv_mse=scores, alpha=None, decided_by=decided_by)
     # alpha is a total over the rows it was chosen on: the same strength per row on the whole set
     alpha = float(np.mean(alphas[(best - 1) * k : best * k])) * len(y2) / len(rows)
-    return RecipeChoice(share=SHARES[best - 1], cv_mse=dict(zip(names, errors.tolist())), alpha=alpha)
+    return RecipeChoice(share=SHARES[best - 1], cv_mse=scores, alpha=alpha, decided_by=decided_by)
+
+
+def _significant(gain: np.ndarray) -> bool:
+    """Whether a paired gain's mean exceeds one standard error of it (the one-standard-error rule)."""
+    return len(gain) > 1 and gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain))

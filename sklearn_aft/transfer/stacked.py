@@ -79,9 +79,11 @@ class StackedKD(TransferMethod):
     For a regressor the heads are ridge regressions (``RidgeCV``, alpha by leave-one-out error), and what
     the unlabeled rows carry is judged by the student it makes: the labeled-only ridge, and ridges that
     learn ``share * teacher + (1 - share) * probe`` on the unlabeled rows (share 0.25 to 1), are
-    cross-validated over the labeled rows as whole recipes (heads refitted per fold), and the lowest
-    held-out error wins. The teacher is thus followed only where following it beat the student's own fit
-    on held-out labels; when the labeled rows alone win, the student trains on them alone. The term is the
+    cross-validated over the labeled rows as whole recipes (heads refitted per fold); the best recipe and the
+    labeled rows alone are compared row by row, and the one ahead by more than a standard error wins (when
+    neither is, the teacher head's and the probe's leave-one-out errors decide by the same rule, and
+    otherwise the labeled rows alone stay). When the labeled rows alone win, the student trains on them
+    alone. The term is the
     squared error with the true target (labeled rows) or ``beta`` times the squared error with the chosen
     targets (unlabeled rows).
 
@@ -124,6 +126,12 @@ class StackedKD(TransferMethod):
         there were fewer than 10 labeled rows (the heads' leave-one-out errors decided) or no input probe.
     student_alpha_ : float or None
         Regression: the ridge alpha of the chosen recipe on the whole training set (None: the probe's).
+    recipe_decided_by_ : str or None
+        Regression: ``"students"`` (the recipes' folds were conclusive), ``"heads"`` (they were not, or too
+        few labels; the heads' leave-one-out errors were) or ``"default"`` (neither: the labeled rows alone).
+    labels_check_ : dict or None
+        Classification: the blend's and the labels-alone probe's out-of-fold macro-F1 on the labeled rows and
+        the standard error of their difference (None without an input probe or when the teacher was left out).
 
     Examples
     --------
@@ -173,6 +181,7 @@ class StackedKD(TransferMethod):
         self.input_alpha_ = None
         self.recipe_errors_ = None
         self.student_alpha_ = None
+        self.recipe_decided_by_ = None
         self.labels_check_ = None
         self._classify = True
 
@@ -257,17 +266,19 @@ class StackedKD(TransferMethod):
             self.input_alpha_ = student_input.alpha
             own = student_input.predictions.reshape(y2.shape).astype(np.float64)
             choice = None
+            truth = y2[complete]
+            head_gain = np.sum((own[complete] - truth) ** 2 - (teacher[complete] - truth) ** 2, axis=1)
             if student_input.inputs is not None:
                 choice = choose_recipe(
                     student_input.inputs, y2.astype(np.float64), complete, teacher_features, teacher, own,
-                    student_input.alpha, self.head, random_state, cv=self.cv,
+                    student_input.alpha, self.head, random_state, cv=self.cv, head_gain=head_gain,
                 )  # fmt: skip
             if choice is not None:
                 a, self.recipe_errors_, self.student_alpha_ = choice.share, choice.cv_mse, choice.alpha
+                self.recipe_decided_by_ = choice.decided_by
             else:  # too few labels to cross-validate students: the heads' leave-one-out errors decide
-                truth = y2[complete]
-                teacher_error, own_error = (np.mean((pred[complete] - truth) ** 2) for pred in (teacher, own))
-                a = 1.0 if teacher_error <= own_error else 0.0
+                a = 1.0 if head_gain.mean() >= 0 else 0.0
+                self.recipe_decided_by_ = "heads"
             self.blend_weights_ = (a, 1.0 - a)
             blend = a * teacher + (1.0 - a) * own
         self.teacher_share_ = self.blend_weights_[0]
