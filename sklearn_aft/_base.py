@@ -332,7 +332,7 @@ class BaseAFT(BaseEstimator):
                     stacklevel=4,
                 )
                 dataset = TransferDataset(X[labeled], y_train[labeled], sparse_batches=sparse_batches)
-            elif not labeled.all() and not getattr(transfer, "uses_unlabeled_rows", True):
+            elif not labeled.all() and not transfer.uses_unlabeled_rows:
                 # the method set its teacher aside: the student learns the labeled rows alone, as it would
                 # without unlabeled rows (their own L2 strength included)
                 dataset = TransferDataset(

@@ -213,7 +213,7 @@ class AFTRegressor(RegressorMixin, BaseAFT):
         # the hand-written pipeline's RidgeCV on all rows does (on SST-5 with 500 labels, 0.32 where the
         # labeled rows chose 0.01, and R^2 0.22 against 0.20).
         values = transfer.student_targets(transfer_targets)
-        if values is None or X.ndim != 2 or getattr(transfer, "teacher_share_", 1.0) == 0:
+        if values is None or X.ndim != 2 or not transfer.uses_unlabeled_rows:
             return
         chosen = getattr(transfer, "student_alpha_", None)  # stacked_kd chose it while judging its recipes
         module.alpha = chosen if chosen is not None else transfer_set_alpha(X, values, seed)

@@ -78,6 +78,10 @@ class TransferMethod(DeclaredParameters, nn.Module):
     #: The student of ``module="auto"``: methods that compare hidden features with the teacher's need a
     #: network that has some (the MLP); output-only methods may set ``"linear"``.
     default_student: str = "mlp"
+    #: Whether the unlabeled rows train the student, read once :meth:`fit_targets` has run: a method that
+    #: sets its teacher aside there (``stacked_kd``) says False, and the estimator then trains the student on
+    #: the labeled rows alone, with their own L2 strength.
+    uses_unlabeled_rows: bool = True
 
     def __init__(
         self,
